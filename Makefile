@@ -1,0 +1,92 @@
+# Makefile for the ccl toolkit.  Plain GNU make; flags come from pkg-config.
+# `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+CC      ?= cc
+PKGS    := openblas libarchive yaml-0.1
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -march=x86-64-v2 -g
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+           -DCCL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+BUILD   ?= build
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+LIBCCL  := $(BUILD)/libccl.a
+TOOLS   := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/ccl-*.c))
+UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+MANS    := $(wildcard man/*.[1-8])
+
+DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
+                   libyaml-dev bats bats-assert bats-support bats-file \
+                   dataset-fashion-mnist mandoc
+
+.PHONY: all help test unit bats check-asan bench install deps clean lint-man
+
+all: $(TOOLS) $(UNITS)
+
+help:
+	@echo 'make               build libccl and every tool into $(BUILD)/'
+	@echo 'make test          run the C unit tests and the bats tests'
+	@echo 'make check-asan    the same tests, built with ASan and UBSan'
+	@echo 'make bench         speed of partitioning and training (see tests/bench)'
+	@echo 'make install       install tools, man pages and completions under PREFIX ($(PREFIX))'
+	@echo 'make deps          install the Debian packages the project needs (root), or print the command'
+	@echo 'make lint-man      check the man pages with mandoc'
+	@echo 'make clean         remove $(BUILD)/'
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBCCL): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: cmd/%.c $(LIBCCL) $(wildcard lib/*.h) | $(BUILD)/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBCCL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+
+$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests:
+	mkdir -p $@
+
+test: all
+	@BUILD=$(BUILD) tests/run
+
+unit: $(UNITS)
+	@BUILD=$(BUILD) tests/run --unit-only
+
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+	        LDFLAGS='-fsanitize=address,undefined' test
+
+bench: all
+	@BUILD=$(BUILD) tests/bench/run
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MANS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	           $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	           $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	for t in $(notdir $(TOOLS)); do \
+	  install -m 644 completions/ccl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
+	install -m 644 completions/_ccl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ccl
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y $(DEBIAN_PACKAGES); \
+	else \
+	  echo 'run as root:  apt-get update && apt-get install -y $(DEBIAN_PACKAGES)'; fi
+
+clean:
+	rm -rf build build-asan
