@@ -20,6 +20,7 @@ LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIBCCL  := $(BUILD)/libccl.a
 TOOLS   := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/ccl-*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANS    := $(wildcard man/*.[1-8])
 
 DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
@@ -52,7 +53,10 @@ $(BUILD)/bin/%: cmd/%.c $(LIBCCL) $(wildcard lib/*.h) | $(BUILD)/bin
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBCCL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
-$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests:
+$(BUILD)/bench/%: tests/bench/%.c $(LIBCCL) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+
+$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
 
 test: all
@@ -65,7 +69,7 @@ check-asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 	        LDFLAGS='-fsanitize=address,undefined' test
 
-bench: all
+bench: all $(BENCHES)
 	@BUILD=$(BUILD) tests/bench/run
 
 lint-man:
