@@ -1,0 +1,180 @@
+/*
+ * ccl-partition - split a training set among agents and write their shards.
+ *
+ * Reads a data set once, partitions its training split (partition.h), writes
+ * shard-NNN.ccl per agent and test.ccl (the whole test split) into the output
+ * directory, and prints every agent's class histogram.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dataset.h"
+#include "error.h"
+#include "partition.h"
+#include "shard.h"
+
+enum { OPT_DATASET, OPT_DATA, OPT_COARSE, OPT_AGENTS, OPT_SCHEME, OPT_ALPHA, OPT_SEED, OPT_OUTPUT, OPT_FORMAT };
+
+static const struct ccl_option options[] = {
+	[OPT_DATASET] = {"dataset", 0, "NAME", "fashion-mnist (default), mnist, cifar10 or cifar100"},
+	[OPT_DATA] = {"data", 0, "PATH", "IDX directory or CIFAR archive (fashion-mnist: Debian's copy)"},
+	[OPT_COARSE] = {"coarse", 0, NULL, "CIFAR-100: use the 20 coarse labels"},
+	[OPT_AGENTS] = {"agents", 'n', "N", "number of agents (required)"},
+	[OPT_SCHEME] = {"scheme", 0, "NAME", "paper (default), dirichlet, iid or shards"},
+	[OPT_ALPHA] = {"alpha", 'a', "A", "Dirichlet concentration, > 0 (default 0.01)"},
+	[OPT_SEED] = {"seed", 's', "S", "random seed (default 123)"},
+	[OPT_OUTPUT] = {"output", 'o', "DIR", "directory for the shards (required; created if missing)"},
+	[OPT_FORMAT] = {"format", 0, "FMT", "histogram as table (default), yaml or json"},
+	{0},
+};
+
+struct args {
+	const char *dataset, *data, *output;
+	int coarse, agents, format;
+	enum ccl_scheme scheme;
+	double alpha;
+	uint64_t seed;
+};
+
+static void handle(int opt, const char *v, void *ctx)
+{
+	struct args *a = ctx;
+	static const char *const schemes[] = {"paper", "dirichlet", "iid", "shards", NULL};
+	static const char *const datasets[] = {"fashion-mnist", "mnist", "cifar10", "cifar100", NULL};
+
+	switch (opt) {
+	case OPT_DATASET: a->dataset = datasets[ccl_parse_choice("dataset", v, datasets)]; break;
+	case OPT_DATA: a->data = v; break;
+	case OPT_COARSE: a->coarse = 1; break;
+	case OPT_AGENTS: a->agents = (int)ccl_parse_long("agents", v, 1, 100000); break;
+	case OPT_SCHEME: a->scheme = (enum ccl_scheme)ccl_parse_choice("scheme", v, schemes); break;
+	case OPT_ALPHA: a->alpha = ccl_parse_double("alpha", v, 0, 1e6, 1); break;
+	case OPT_SEED: a->seed = ccl_parse_seed("seed", v); break;
+	case OPT_OUTPUT: a->output = v; break;
+	case OPT_FORMAT: a->format = ccl_parse_choice("format", v, ccl_format_names); break;
+	}
+}
+
+/* One character per class, darker for a larger share of the agent's data. */
+static void print_mix(const size_t *hist, int classes, size_t total)
+{
+	static const char shades[] = " .:-=+*#%@";
+	putchar('|');
+	for (int c = 0; c < classes; c++) {
+		int level = total ? (int)((hist[c] * 9 + total - 1) / total) : 0;
+		putchar(shades[level]);
+	}
+	putchar('|');
+}
+
+static void print_histogram(const struct args *a, size_t *hist, const size_t *counts, int classes)
+{
+	int columns = classes <= 20;
+
+	if (a->format == CCL_FORMAT_TABLE) {
+		printf("%5s %8s", "agent", "samples");
+		for (int c = 0; columns && c < classes; c++)
+			printf(" %5d", c);
+		printf("  class mix\n");
+		for (int k = 0; k < a->agents; k++) {
+			printf("%5d %8zu", k, counts[k]);
+			for (int c = 0; columns && c < classes; c++)
+				printf(" %5zu", hist[(size_t)k * classes + c]);
+			printf("  ");
+			print_mix(hist + (size_t)k * classes, classes, counts[k]);
+			putchar('\n');
+		}
+		return;
+	}
+	int json = a->format == CCL_FORMAT_JSON;
+	printf(json ? "{\"dataset\": \"%s\", \"scheme\": \"%s\", \"alpha\": %g, \"seed\": %llu, \"classes\": %d, \"agents\": [\n"
+	            : "dataset: %s\nscheme: %s\nalpha: %g\nseed: %llu\nclasses: %d\nagents:\n",
+	       a->dataset, ccl_scheme_name(a->scheme), a->alpha, (unsigned long long)a->seed, classes);
+	for (int k = 0; k < a->agents; k++) {
+		printf(json ? "  {\"agent\": %d, \"samples\": %zu, \"histogram\": [" : "  - agent: %d\n    samples: %zu\n    histogram: [",
+		       k, counts[k]);
+		for (int c = 0; c < classes; c++)
+			printf("%s%zu", c ? ", " : "", hist[(size_t)k * classes + c]);
+		printf(json ? "]}%s\n" : "]\n", k + 1 < a->agents ? "," : "");
+	}
+	if (json)
+		printf("]}\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.dataset = "fashion-mnist", .scheme = CCL_SCHEME_PAPER, .alpha = 0.01, .seed = 123};
+	ccl_dataset train, test;
+	struct ccl_partition part;
+	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+	char path[4096];
+
+	int first = ccl_cli_parse(argc, argv, options,
+	                          "ccl-partition --agents N -o DIR [--dataset NAME] [--data PATH] [--scheme NAME]\n"
+	                          "                     [--alpha A] [--seed S] [--format table|yaml|json]",
+	                          "Split a data set's training split among N agents, write one shard artifact per\n"
+	                          "agent (DIR/shard-NNN.ccl) and the test split (DIR/test.ccl), and print each\n"
+	                          "agent's class histogram.",
+	                          handle, &a);
+	if (first < argc)
+		ccl_usage_error("unexpected argument '%s'", argv[first]);
+	if (!a.agents)
+		ccl_usage_error("--agents is required");
+	if (!a.output)
+		ccl_usage_error("-o/--output is required");
+	if (!a.data && !(a.data = ccl_dataset_default_path(a.dataset)))
+		ccl_usage_error("--data is required for %s", a.dataset);
+
+	if (ccl_dataset_load(&train, a.dataset, a.data, CCL_TRAIN, a.coarse) ||
+	    ccl_dataset_load(&test, a.dataset, a.data, CCL_TEST, a.coarse))
+		ccl_die();
+	if (a.agents > train.n)
+		ccl_usage_error("--agents %d is more than the %d training samples", a.agents, train.n);
+	if (ccl_partition_make(&part, train.labels, (size_t)train.n, train.classes, a.agents, a.scheme, a.alpha, a.seed))
+		ccl_die();
+	if (mkdir(a.output, 0777) != 0 && errno != EEXIST) {
+		ccl_fail(CCL_EXIT_FAILURE, a.output, "cannot create directory: %s", strerror(errno));
+		ccl_die();
+	}
+
+	ccl_dataset_channel_stats(&train, mean, std);
+	size_t *hist = ccl_xcalloc((size_t)a.agents * train.classes, sizeof *hist);
+	for (int k = 0; k < a.agents; k++) {
+		ccl_artifact *shard = ccl_shard_build(&train, part.indices[k], part.counts[k], k, mean, std);
+		ccl_artifact_set(shard, "agents", "%d", a.agents);
+		ccl_artifact_set(shard, "scheme", "%s", ccl_scheme_name(a.scheme));
+		ccl_artifact_set(shard, "alpha", "%.17g", a.alpha);
+		ccl_artifact_set(shard, "seed", "%llu", (unsigned long long)a.seed);
+		snprintf(path, sizeof path, "%s/shard-%03d.ccl", a.output, k);
+		if (ccl_artifact_write(shard, path) < 0)
+			ccl_die();
+		ccl_artifact_free(shard);
+		for (size_t i = 0; i < part.counts[k]; i++)
+			hist[(size_t)k * train.classes + train.labels[part.indices[k][i]]]++;
+	}
+	uint32_t *all = ccl_xmalloc((size_t)test.n * sizeof *all);
+	for (int i = 0; i < test.n; i++)
+		all[i] = (uint32_t)i;
+	ccl_artifact *test_shard = ccl_shard_build(&test, all, (size_t)test.n, -1, mean, std);
+	snprintf(path, sizeof path, "%s/test.ccl", a.output);
+	if (ccl_artifact_write(test_shard, path) < 0)
+		ccl_die();
+
+	print_histogram(&a, hist, part.counts, train.classes);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
+		ccl_die();
+	}
+	ccl_artifact_free(test_shard);
+	free(all);
+	free(hist);
+	ccl_partition_free(&part);
+	ccl_dataset_free(&train);
+	ccl_dataset_free(&test);
+	return 0;
+}

@@ -1,0 +1,749 @@
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "artifact.h"
+#include "error.h"
+
+/* Tensors are stored as the host's bytes; the format says little-endian. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "artifacts are little-endian");
+
+#define MANIFEST_NAME "manifest.yaml"
+#define MANIFEST_MAX (64 * 1024)
+#define CRC_KEY "manifest_crc32: "
+
+/* ---- CRC-32, slicing by eight ------------------------------------------ */
+
+static uint32_t crc_table[8][256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+
+uint32_t ccl_crc32(uint32_t crc, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	if (!crc_table[0][1])
+		crc_init();
+	crc = ~crc;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + 4, 4);
+		lo ^= crc;
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		      crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		      crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+		      crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+	}
+	while (n--)
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- in-memory artifact ------------------------------------------------- */
+
+size_t ccl_dtype_size(enum ccl_dtype t) { return t == CCL_U8 ? 1 : 4; }
+
+const char *ccl_dtype_name(enum ccl_dtype t)
+{
+	return t == CCL_U8 ? "u8" : t == CCL_I32 ? "i32" : "f32";
+}
+
+static int dtype_from_name(const char *s, enum ccl_dtype *t)
+{
+	for (int i = CCL_U8; i <= CCL_F32; i++)
+		if (!strcmp(s, ccl_dtype_name(i))) {
+			*t = i;
+			return 0;
+		}
+	return -1;
+}
+
+ccl_artifact *ccl_artifact_new(const char *kind)
+{
+	ccl_artifact *a = ccl_xcalloc(1, sizeof *a);
+	snprintf(a->kind, sizeof a->kind, "%s", kind);
+	return a;
+}
+
+void ccl_artifact_free(ccl_artifact *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < a->ntensors; i++)
+		free(a->tensors[i].data);
+	free(a);
+}
+
+void ccl_artifact_set(ccl_artifact *a, const char *key, const char *fmt, ...)
+{
+	struct ccl_meta *m = NULL;
+	va_list ap;
+
+	for (int i = 0; i < a->nmeta; i++)
+		if (!strcmp(a->meta[i].key, key))
+			m = &a->meta[i];
+	if (!m) {
+		if (a->nmeta == CCL_MAX_META)
+			return; /* a programming error: the kinds use far fewer keys */
+		m = &a->meta[a->nmeta++];
+		snprintf(m->key, sizeof m->key, "%s", key);
+	}
+	va_start(ap, fmt);
+	vsnprintf(m->value, sizeof m->value, fmt, ap);
+	va_end(ap);
+}
+
+const char *ccl_artifact_get(const ccl_artifact *a, const char *key)
+{
+	for (int i = 0; i < a->nmeta; i++)
+		if (!strcmp(a->meta[i].key, key))
+			return a->meta[i].value;
+	return NULL;
+}
+
+int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out)
+{
+	const char *v = ccl_artifact_get(a, key);
+	char *end;
+
+	if (!v)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (errno || end == v || *end)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not an integer: '%s'", key, v);
+	return 0;
+}
+
+int ccl_artifact_get_double(const ccl_artifact *a, const char *path, const char *key, double *out)
+{
+	const char *v = ccl_artifact_get(a, key);
+	char *end;
+
+	if (!v)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(*out))
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not a finite number: '%s'", key, v);
+	return 0;
+}
+
+struct ccl_tensor *ccl_artifact_adopt(ccl_artifact *a, const char *name, enum ccl_dtype dtype,
+                                      int ndim, const int64_t *shape, void *data)
+{
+	struct ccl_tensor *t;
+
+	if (a->ntensors == CCL_MAX_TENSORS || ndim < 1 || ndim > CCL_MAX_DIMS) {
+		free(data);
+		return NULL;
+	}
+	t = &a->tensors[a->ntensors++];
+	memset(t, 0, sizeof *t);
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->dtype = dtype;
+	t->ndim = ndim;
+	t->count = 1;
+	for (int i = 0; i < ndim; i++) {
+		t->shape[i] = shape[i];
+		t->count *= (size_t)shape[i];
+	}
+	t->data = data;
+	return t;
+}
+
+struct ccl_tensor *ccl_artifact_add(ccl_artifact *a, const char *name, enum ccl_dtype dtype,
+                                    int ndim, const int64_t *shape)
+{
+	size_t count = 1;
+	for (int i = 0; i < ndim; i++)
+		count *= (size_t)shape[i];
+	return ccl_artifact_adopt(a, name, dtype, ndim, shape, ccl_xcalloc(count, ccl_dtype_size(dtype)));
+}
+
+struct ccl_tensor *ccl_artifact_tensor(const ccl_artifact *a, const char *path, const char *name,
+                                       enum ccl_dtype dtype)
+{
+	for (int i = 0; i < a->ntensors; i++) {
+		struct ccl_tensor *t = (struct ccl_tensor *)&a->tensors[i];
+		if (strcmp(t->name, name))
+			continue;
+		if (t->dtype == dtype)
+			return t;
+		if (path)
+			ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' is %s, expected %s", name,
+			         ccl_dtype_name(t->dtype), ccl_dtype_name(dtype));
+		return NULL;
+	}
+	if (path)
+		ccl_fail(CCL_EXIT_INPUT, path, "%s artifact has no tensor '%s'", a->kind, name);
+	return NULL;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = 2 * (t->len + (size_t)n + 1);
+		t->buf = ccl_xrealloc(t->buf, t->cap);
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* A value is written plain when YAML would read it back unchanged, and
+ * double-quoted with escapes otherwise. */
+static void text_scalar(struct text *t, const char *s)
+{
+	int plain = *s != 0;
+	for (const char *p = s; *p; p++)
+		if (!(((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ||
+		      strchr("._/+-", *p)))
+			plain = 0;
+	if (plain) {
+		text_printf(t, "%s", s);
+		return;
+	}
+	text_printf(t, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			text_printf(t, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			text_printf(t, "\\x%02x", *p);
+		else
+			text_printf(t, "%c", *p);
+	}
+	text_printf(t, "\"");
+}
+
+static void build_manifest(const ccl_artifact *a, struct text *m)
+{
+	text_printf(m, "format: %s\nversion: %d\nkind: %s\n", CCL_FORMAT_NAME, CCL_FORMAT_VERSION, a->kind);
+	for (int i = 0; i < a->nmeta; i++) {
+		text_printf(m, "%s: ", a->meta[i].key);
+		text_scalar(m, a->meta[i].value);
+		text_printf(m, "\n");
+	}
+	text_printf(m, "tensors:\n");
+	for (int i = 0; i < a->ntensors; i++) {
+		const struct ccl_tensor *t = &a->tensors[i];
+		size_t bytes = t->count * ccl_dtype_size(t->dtype);
+		text_printf(m, "  - name: %s\n    dtype: %s\n    shape: [", t->name, ccl_dtype_name(t->dtype));
+		for (int d = 0; d < t->ndim; d++)
+			text_printf(m, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+		text_printf(m, "]\n    bytes: %zu\n    crc32: 0x%08x\n", bytes, ccl_crc32(0, t->data, bytes));
+	}
+	text_printf(m, CRC_KEY "0x%08x\n", ccl_crc32(0, m->buf, m->len));
+}
+
+static int write_member(struct archive *ar, const char *name, const void *data, size_t size)
+{
+	struct archive_entry *e = archive_entry_new();
+	const char *p = data;
+	int ok;
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	ok = archive_write_header(ar, e) == ARCHIVE_OK;
+	archive_entry_free(e);
+	/* libarchive pads short writes silently, so count every byte. */
+	while (ok && size > 0) {
+		la_ssize_t n = archive_write_data(ar, p, size);
+		if (n <= 0)
+			return -1;
+		p += n;
+		size -= (size_t)n;
+	}
+	return ok ? 0 : -1;
+}
+
+long ccl_artifact_write(const ccl_artifact *a, const char *path)
+{
+	int to_stdout = !strcmp(path, "-");
+	char *tmp = NULL;
+	struct text manifest = {0};
+	struct archive *ar;
+	long bytes = -1;
+	int fd;
+
+	if (to_stdout) {
+		fd = STDOUT_FILENO;
+	} else {
+		tmp = ccl_xmalloc(strlen(path) + 16);
+		sprintf(tmp, "%s.tmp.XXXXXX", path);
+		fd = mkstemp(tmp);
+		if (fd < 0) {
+			ccl_fail(CCL_EXIT_FAILURE, path, "cannot create: %s", strerror(errno));
+			free(tmp);
+			return -1;
+		}
+		fchmod(fd, 0644);
+	}
+
+	build_manifest(a, &manifest);
+	ar = archive_write_new();
+	archive_write_set_format_ustar(ar);
+	archive_write_add_filter_none(ar);
+	archive_write_set_bytes_in_last_block(ar, 1);
+	int ok = archive_write_open_fd(ar, fd) == ARCHIVE_OK &&
+	         write_member(ar, MANIFEST_NAME, manifest.buf, manifest.len) == 0;
+	for (int i = 0; ok && i < a->ntensors; i++) {
+		const struct ccl_tensor *t = &a->tensors[i];
+		char name[48];
+		snprintf(name, sizeof name, "%s.bin", t->name);
+		ok = write_member(ar, name, t->data, t->count * ccl_dtype_size(t->dtype)) == 0;
+	}
+	ok = archive_write_close(ar) == ARCHIVE_OK && ok;
+	if (ok)
+		bytes = (long)archive_filter_bytes(ar, -1);
+	else
+		ccl_fail(CCL_EXIT_FAILURE, path, "cannot write: %s",
+		         archive_error_string(ar) ? archive_error_string(ar) : strerror(errno));
+	archive_write_free(ar);
+	free(manifest.buf);
+
+	if (!to_stdout) {
+		if (close(fd) != 0 && ok) {
+			ccl_fail(CCL_EXIT_FAILURE, path, "cannot write: %s", strerror(errno));
+			ok = 0;
+		}
+		if (ok && rename(tmp, path) != 0) {
+			ccl_fail(CCL_EXIT_FAILURE, path, "cannot rename into place: %s", strerror(errno));
+			ok = 0;
+		}
+		if (!ok)
+			unlink(tmp);
+		free(tmp);
+	}
+	return ok ? bytes : -1;
+}
+
+/* ---- reading the manifest ------------------------------------------------ */
+
+struct manifest_tensor {
+	char name[32];
+	enum ccl_dtype dtype;
+	int ndim;
+	int64_t shape[CCL_MAX_DIMS];
+	size_t bytes;
+	uint32_t crc;
+	unsigned seen; /* bit per field, to find missing and repeated ones */
+};
+
+struct reader {
+	const char *path;
+	yaml_parser_t parser;
+	yaml_event_t event;
+};
+
+/* The next event, refusing aliases and anchors: a manifest never needs them,
+ * and refusing them removes libyaml's self-referencing and expansion traps. */
+static int next_event(struct reader *r)
+{
+	yaml_event_delete(&r->event);
+	if (!yaml_parser_parse(&r->parser, &r->event))
+		return ccl_fail(CCL_EXIT_INPUT, r->path, "manifest is not valid YAML: %s at line %zu",
+		                r->parser.problem ? r->parser.problem : "parse error",
+		                r->parser.problem_mark.line + 1);
+	if (r->event.type == YAML_ALIAS_EVENT ||
+	    (r->event.type == YAML_SCALAR_EVENT && r->event.data.scalar.anchor) ||
+	    (r->event.type == YAML_MAPPING_START_EVENT && r->event.data.mapping_start.anchor) ||
+	    (r->event.type == YAML_SEQUENCE_START_EVENT && r->event.data.sequence_start.anchor))
+		return ccl_fail(CCL_EXIT_INPUT, r->path, "manifest uses YAML anchors or aliases");
+	return 0;
+}
+
+static int expect(struct reader *r, yaml_event_type_t type, const char *what)
+{
+	if (next_event(r))
+		return -1;
+	if (r->event.type != type)
+		return ccl_fail(CCL_EXIT_INPUT, r->path, "manifest: expected %s at line %zu", what,
+		                r->event.start_mark.line + 1);
+	return 0;
+}
+
+static const char *scalar(struct reader *r) { return (const char *)r->event.data.scalar.value; }
+
+static int parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (*s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || end == s || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_tensor_entry(struct reader *r, struct manifest_tensor *mt)
+{
+	enum { F_NAME = 1, F_DTYPE = 2, F_SHAPE = 4, F_BYTES = 8, F_CRC = 16 };
+	const char *path = r->path;
+
+	memset(mt, 0, sizeof *mt);
+	for (;;) {
+		char key[32];
+		unsigned field;
+		uint64_t v;
+
+		if (next_event(r))
+			return -1;
+		if (r->event.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (r->event.type != YAML_SCALAR_EVENT)
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest: malformed tensor entry");
+		snprintf(key, sizeof key, "%s", scalar(r));
+		field = !strcmp(key, "name") ? F_NAME : !strcmp(key, "dtype") ? F_DTYPE :
+		        !strcmp(key, "shape") ? F_SHAPE : !strcmp(key, "bytes") ? F_BYTES :
+		        !strcmp(key, "crc32") ? F_CRC : 0;
+		if (!field)
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest: unknown tensor field '%s'", key);
+		if (mt->seen & field)
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest: tensor field '%s' given twice", key);
+		mt->seen |= field;
+		if (field == F_SHAPE) {
+			if (expect(r, YAML_SEQUENCE_START_EVENT, "a shape list"))
+				return -1;
+			for (;;) {
+				if (next_event(r))
+					return -1;
+				if (r->event.type == YAML_SEQUENCE_END_EVENT)
+					break;
+				if (r->event.type != YAML_SCALAR_EVENT || mt->ndim == CCL_MAX_DIMS ||
+				    parse_u64(scalar(r), 10, INT32_MAX, &v))
+					return ccl_fail(CCL_EXIT_INPUT, path, "manifest: bad shape of tensor '%s'", mt->name);
+				mt->shape[mt->ndim++] = (int64_t)v;
+			}
+			continue;
+		}
+		if (expect(r, YAML_SCALAR_EVENT, "a value"))
+			return -1;
+		const char *s = scalar(r);
+		int bad = 0;
+		switch (field) {
+		case F_NAME:
+			bad = !*s || strlen(s) >= sizeof mt->name || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(s);
+			if (!bad)
+				strcpy(mt->name, s);
+			break;
+		case F_DTYPE:
+			bad = dtype_from_name(s, &mt->dtype);
+			break;
+		case F_BYTES:
+			bad = parse_u64(s, 10, SIZE_MAX / 2, &v);
+			mt->bytes = (size_t)v;
+			break;
+		case F_CRC:
+			bad = parse_u64(s, 16, UINT32_MAX, &v);
+			mt->crc = (uint32_t)v;
+			break;
+		}
+		if (bad)
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest: bad tensor %s '%s'", key, s);
+	}
+	if (mt->seen != (F_NAME | F_DTYPE | F_SHAPE | F_BYTES | F_CRC) || mt->ndim == 0)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest: incomplete tensor entry '%s'", mt->name);
+	size_t count = 1;
+	for (int d = 0; d < mt->ndim; d++)
+		count *= (size_t)mt->shape[d];
+	if (count * ccl_dtype_size(mt->dtype) != mt->bytes)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest: tensor '%s' shape and byte count disagree", mt->name);
+	return 0;
+}
+
+static int parse_manifest(const char *path, const char *text, size_t len, ccl_artifact *a,
+                          struct manifest_tensor *mts)
+{
+	struct reader r = {.path = path};
+	int rc = -1, have_format = 0, have_version = 0;
+
+	yaml_parser_initialize(&r.parser);
+	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+	r.event.type = YAML_NO_EVENT;
+	if (expect(&r, YAML_STREAM_START_EVENT, "a document") ||
+	    expect(&r, YAML_DOCUMENT_START_EVENT, "a document") ||
+	    expect(&r, YAML_MAPPING_START_EVENT, "a mapping"))
+		goto out;
+	for (;;) {
+		char key[32];
+		if (next_event(&r))
+			goto out;
+		if (r.event.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (r.event.type != YAML_SCALAR_EVENT || strlen(scalar(&r)) >= sizeof key) {
+			ccl_fail(CCL_EXIT_INPUT, path, "manifest: bad key at line %zu", r.event.start_mark.line + 1);
+			goto out;
+		}
+		strcpy(key, scalar(&r));
+		if (!strcmp(key, "tensors")) {
+			if (a->ntensors) {
+				ccl_fail(CCL_EXIT_INPUT, path, "manifest: 'tensors' given twice");
+				goto out;
+			}
+			if (expect(&r, YAML_SEQUENCE_START_EVENT, "a tensor list"))
+				goto out;
+			for (;;) {
+				if (next_event(&r))
+					goto out;
+				if (r.event.type == YAML_SEQUENCE_END_EVENT)
+					break;
+				if (r.event.type != YAML_MAPPING_START_EVENT || a->ntensors == CCL_MAX_TENSORS) {
+					ccl_fail(CCL_EXIT_INPUT, path, "manifest: malformed tensor list");
+					goto out;
+				}
+				if (parse_tensor_entry(&r, &mts[a->ntensors]))
+					goto out;
+				for (int i = 0; i < a->ntensors; i++)
+					if (!strcmp(mts[i].name, mts[a->ntensors].name)) {
+						ccl_fail(CCL_EXIT_INPUT, path, "manifest: tensor '%s' listed twice", mts[i].name);
+						goto out;
+					}
+				a->ntensors++;
+			}
+			continue;
+		}
+		if (expect(&r, YAML_SCALAR_EVENT, "a plain value"))
+			goto out;
+		const char *value = scalar(&r);
+		if (!strcmp(key, "format")) {
+			if (strcmp(value, CCL_FORMAT_NAME)) {
+				ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (format '%s')", value);
+				goto out;
+			}
+			have_format = 1;
+		} else if (!strcmp(key, "version")) {
+			if (strcmp(value, "1")) {
+				ccl_fail(CCL_EXIT_INPUT, path, "artifact format version %s; this tool reads version %d",
+				         value, CCL_FORMAT_VERSION);
+				goto out;
+			}
+			have_version = 1;
+		} else if (!strcmp(key, "kind")) {
+			snprintf(a->kind, sizeof a->kind, "%s", value);
+		} else if (!strcmp(key, "manifest_crc32")) {
+			; /* verified on the raw text before parsing */
+		} else if (ccl_artifact_get(a, key) || a->nmeta == CCL_MAX_META || strlen(value) >= 256) {
+			ccl_fail(CCL_EXIT_INPUT, path, "manifest: key '%s' repeated, too long or one too many", key);
+			goto out;
+		} else {
+			ccl_artifact_set(a, key, "%s", value);
+		}
+	}
+	if (!have_format || !have_version || !a->kind[0]) {
+		ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (manifest lacks format, version or kind)");
+		goto out;
+	}
+	rc = 0;
+out:
+	yaml_event_delete(&r.event);
+	yaml_parser_delete(&r.parser);
+	return rc;
+}
+
+/* The manifest's last line holds the CRC-32 of everything before it. */
+static int check_manifest_crc(const char *path, const char *text, size_t len)
+{
+	const char *line = NULL;
+	uint64_t crc;
+
+	for (const char *p = text; (p = strstr(p, CRC_KEY)); p++)
+		if (p == text || p[-1] == '\n')
+			line = p;
+	if (!line)
+		return ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (manifest has no checksum)");
+	char digits[16] = {0};
+	size_t n = strcspn(line + strlen(CRC_KEY), "\n");
+	if (n >= sizeof digits || line + strlen(CRC_KEY) + n + 1 != text + len)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest checksum line is damaged");
+	memcpy(digits, line + strlen(CRC_KEY), n);
+	if (parse_u64(digits, 16, UINT32_MAX, &crc))
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest checksum line is damaged");
+	if ((uint32_t)crc != ccl_crc32(0, text, (size_t)(line - text)))
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest checksum mismatch: the file is corrupted");
+	return 0;
+}
+
+/* ---- reading the archive ------------------------------------------------- */
+
+static int read_member(struct archive *ar, const char *path, const char *what, void *buf, size_t size)
+{
+	char *p = buf;
+	while (size > 0) {
+		la_ssize_t n = archive_read_data(ar, p, size);
+		if (n < 0)
+			return ccl_fail(CCL_EXIT_INPUT, path, "truncated or damaged while reading %s (%s)", what,
+			                archive_error_string(ar));
+		if (n == 0)
+			return ccl_fail(CCL_EXIT_INPUT, path, "truncated while reading %s", what);
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+static int next_member(struct archive *ar, const char *path, const char *want, la_int64_t *size)
+{
+	struct archive_entry *e;
+	int rc = archive_read_next_header(ar, &e);
+	int first = !strcmp(want, MANIFEST_NAME);
+
+	if (rc == ARCHIVE_EOF)
+		return ccl_fail(CCL_EXIT_INPUT, path, first ? "empty or not a ccl artifact"
+		                : "truncated: member '%s' is missing", want);
+	if (rc != ARCHIVE_OK)
+		return ccl_fail(CCL_EXIT_INPUT, path, "%s (%s)", first ? "not a ccl artifact" : "truncated or damaged",
+		                archive_error_string(ar));
+	if (strcmp(archive_entry_pathname(e), want))
+		return ccl_fail(CCL_EXIT_INPUT, path, "%s: expected member '%s', found '%s'",
+		                first ? "not a ccl artifact" : "damaged", want, archive_entry_pathname(e));
+	if (*size >= 0 && archive_entry_size(e) != *size)
+		return ccl_fail(CCL_EXIT_INPUT, path, "member '%s' has %lld bytes, manifest says %lld", want,
+		                (long long)archive_entry_size(e), (long long)*size);
+	*size = archive_entry_size(e);
+	return 0;
+}
+
+static int check_finite(const char *path, const struct ccl_tensor *t)
+{
+	const float *f = t->data;
+	if (t->dtype != CCL_F32)
+		return 0;
+	for (size_t i = 0; i < t->count; i++)
+		if (!isfinite(f[i]))
+			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' holds %s at index %zu", t->name,
+			                isnan(f[i]) ? "NaN" : "infinity", i);
+	return 0;
+}
+
+static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
+{
+	struct manifest_tensor mts[CCL_MAX_TENSORS];
+	struct archive_entry *e;
+	la_int64_t size = -1;
+	char *text;
+	int rc;
+
+	if (next_member(ar, path, MANIFEST_NAME, &size))
+		return -1;
+	if (size <= 0 || size > MANIFEST_MAX)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest of %lld bytes is not plausible", (long long)size);
+	text = ccl_xmalloc((size_t)size + 1);
+	text[size] = 0;
+	rc = read_member(ar, path, "the manifest", text, (size_t)size);
+	if (!rc && strlen(text) != (size_t)size)
+		rc = ccl_fail(CCL_EXIT_INPUT, path, "manifest holds a NUL byte");
+	if (!rc)
+		rc = check_manifest_crc(path, text, (size_t)size);
+	if (!rc)
+		rc = parse_manifest(path, text, (size_t)size, a, mts);
+	free(text);
+	if (rc)
+		return -1;
+
+	int ntensors = a->ntensors;
+	a->ntensors = 0;
+	for (int i = 0; i < ntensors; i++) {
+		const struct manifest_tensor *mt = &mts[i];
+		char member[48];
+		snprintf(member, sizeof member, "%.31s.bin", mt->name);
+		size = (la_int64_t)mt->bytes;
+		if (next_member(ar, path, member, &size))
+			return -1;
+		void *data = malloc(mt->bytes ? mt->bytes : 1);
+		if (!data)
+			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' of %zu bytes does not fit in memory",
+			                mt->name, mt->bytes);
+		struct ccl_tensor *t = ccl_artifact_adopt(a, mt->name, mt->dtype, mt->ndim, mt->shape, data);
+		if (read_member(ar, path, member, t->data, mt->bytes))
+			return -1;
+		if (ccl_crc32(0, t->data, mt->bytes) != mt->crc)
+			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' fails its CRC-32 check: the file is corrupted",
+			                mt->name);
+		if (check_finite(path, t))
+			return -1;
+	}
+	rc = archive_read_next_header(ar, &e);
+	if (rc == ARCHIVE_OK)
+		return ccl_fail(CCL_EXIT_INPUT, path, "unexpected member '%s' after the tensors",
+		                archive_entry_pathname(e));
+	if (rc != ARCHIVE_EOF)
+		return ccl_fail(CCL_EXIT_INPUT, path, "damaged after the tensors (%s)", archive_error_string(ar));
+	return 0;
+}
+
+ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
+{
+	int from_stdin = !strcmp(path, "-");
+	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY);
+	struct stat st;
+	ccl_artifact *a;
+
+	if (fd < 0) {
+		ccl_fail(CCL_EXIT_INPUT, path, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (!from_stdin && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		ccl_fail(CCL_EXIT_INPUT, path, "is a directory, expected an artifact");
+		return NULL;
+	}
+	a = ccl_artifact_new("");
+	struct archive *ar = archive_read_new();
+	archive_read_support_format_tar(ar);
+	archive_read_support_filter_gzip(ar); /* a gzip-compressed artifact reads as well */
+	int rc = archive_read_open_fd(ar, fd, 1 << 16) == ARCHIVE_OK
+	         ? read_archive(ar, path, a)
+	         : ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (%s)", archive_error_string(ar));
+	archive_read_free(ar);
+	if (!from_stdin)
+		close(fd);
+	if (!rc && expect_kind && strcmp(a->kind, expect_kind))
+		rc = ccl_fail(CCL_EXIT_INPUT, path, "is a %s artifact, expected a %s", a->kind, expect_kind);
+	if (rc) {
+		ccl_artifact_free(a);
+		return NULL;
+	}
+	return a;
+}

@@ -1,0 +1,89 @@
+/*
+ * artifact.h - the file format every tool reads and writes.
+ *
+ * An artifact is a ustar archive.  Its first member, "manifest.yaml", says
+ * what the artifact is (format, version, kind, architecture, class count,
+ * agent, step, ...) and lists its tensors with dtype, shape, byte count and
+ * CRC-32; the last line of the manifest is the CRC-32 of the lines before it.
+ * Every other member is one tensor, "<name>.bin", raw little-endian values in
+ * manifest order.  Standard tar can list and extract it, it streams through
+ * pipes, and since members carry no timestamps or owners the same content
+ * always gives the same bytes.  ccl-artifact(5) is the full description.
+ *
+ * Reading verifies everything: the manifest checksum, the structure, each
+ * tensor's size and CRC-32, and that float tensors hold no NaN or infinity.
+ * Writing is atomic: a temporary file in the target directory, renamed into
+ * place only when complete.  The path "-" means stdin or stdout.
+ */
+#ifndef CCL_ARTIFACT_H
+#define CCL_ARTIFACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CCL_FORMAT_NAME "ccl-artifact"
+#define CCL_FORMAT_VERSION 1
+#define CCL_MAX_TENSORS 16
+#define CCL_MAX_META 32
+#define CCL_MAX_DIMS 4
+
+enum ccl_dtype { CCL_U8, CCL_I32, CCL_F32 };
+
+struct ccl_tensor {
+	char name[32];
+	enum ccl_dtype dtype;
+	int ndim;
+	int64_t shape[CCL_MAX_DIMS];
+	size_t count; /* number of elements: the product of the shape */
+	void *data;
+};
+
+struct ccl_meta {
+	char key[32];
+	char value[256];
+};
+
+typedef struct ccl_artifact {
+	char kind[16]; /* "shard", "model", "state", "featstat" */
+	int nmeta;
+	struct ccl_meta meta[CCL_MAX_META];
+	int ntensors;
+	struct ccl_tensor tensors[CCL_MAX_TENSORS];
+} ccl_artifact;
+
+ccl_artifact *ccl_artifact_new(const char *kind);
+void ccl_artifact_free(ccl_artifact *a);
+
+/* Metadata: ordered key/value pairs of the manifest.  Setting a key twice
+ * replaces its value. */
+void ccl_artifact_set(ccl_artifact *a, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *ccl_artifact_get(const ccl_artifact *a, const char *key);
+/* Typed getters fail (naming `path`) when the key is absent or malformed. */
+int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out);
+int ccl_artifact_get_double(const ccl_artifact *a, const char *path, const char *key, double *out);
+
+/* Adds a zero-filled tensor and returns it. */
+struct ccl_tensor *ccl_artifact_add(ccl_artifact *a, const char *name, enum ccl_dtype dtype,
+                                    int ndim, const int64_t *shape);
+/* Adds a tensor that takes ownership of `data` (allocated with malloc). */
+struct ccl_tensor *ccl_artifact_adopt(ccl_artifact *a, const char *name, enum ccl_dtype dtype,
+                                      int ndim, const int64_t *shape, void *data);
+/* Looks a tensor up; with `path` non-NULL a missing tensor or another dtype
+ * is a recorded failure. */
+struct ccl_tensor *ccl_artifact_tensor(const ccl_artifact *a, const char *path, const char *name,
+                                       enum ccl_dtype dtype);
+
+/* Writes atomically; returns the number of bytes written, or -1. */
+long ccl_artifact_write(const ccl_artifact *a, const char *path);
+/* Reads and verifies; with expect_kind non-NULL, another kind is an error. */
+ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind);
+
+size_t ccl_dtype_size(enum ccl_dtype t);
+const char *ccl_dtype_name(enum ccl_dtype t);
+
+/* CRC-32 (the IEEE polynomial of zlib, gzip and PNG), continued from `crc`
+ * (start with 0). */
+uint32_t ccl_crc32(uint32_t crc, const void *data, size_t n);
+
+#endif

@@ -1,0 +1,247 @@
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "cli.h"
+#include "error.h"
+
+#define CONFIG_MAX (1 << 20)
+
+const char *const ccl_format_names[] = {"table", "yaml", "json", NULL};
+
+static void print_help(const struct ccl_option *options, const char *usage, const char *about)
+{
+	printf("Usage: %s\n\n%s\n\nOptions:\n", usage, about);
+	for (const struct ccl_option *o = options; o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+		         o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-30s %s\n", o->short_name ? left : left + 1, o->help);
+	}
+	printf("  %-30s %s\n", "  --config FILE.yaml", "read options from a YAML mapping (command line wins)");
+	printf("  %-30s %s\n", "  --help", "show this help and exit");
+	printf("  %-30s %s\n", "  --version", "show the version and exit");
+	printf("\nExit status: 0 success, 1 runtime failure, 2 usage error, 3 bad input.\n");
+}
+
+static int find_option(const struct ccl_option *options, const char *name)
+{
+	for (int i = 0; options[i].name; i++)
+		if (!strcmp(options[i].name, name))
+			return i;
+	return -1;
+}
+
+/* Applies a YAML config file: a mapping from long option names to scalars or
+ * lists of scalars.  Aliases are refused and the nesting is fixed, so a
+ * hostile file cannot make the parser loop or expand. */
+static void apply_config(const char *path, const struct ccl_option *options, ccl_option_handler handler,
+                         void *ctx)
+{
+	FILE *f = fopen(path, "rb");
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	char key[64] = "", seen[64][64];
+	int nseen = 0, in_list = 0, depth = 0, done = 0;
+	static char buf[CONFIG_MAX + 1];
+
+	if (!f) {
+		ccl_fail(CCL_EXIT_INPUT, path, "cannot open: %s", strerror(errno));
+		ccl_die();
+	}
+	size_t len = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	if (len > CONFIG_MAX) {
+		ccl_fail(CCL_EXIT_INPUT, path, "config file larger than %d bytes", CONFIG_MAX);
+		ccl_die();
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (unsigned char *)buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			ccl_fail(CCL_EXIT_INPUT, path, "not valid YAML: %s at line %zu",
+			         parser.problem ? parser.problem : "parse error", parser.problem_mark.line + 1);
+			ccl_die();
+		}
+		const char *problem = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			if (depth++ != 0)
+				problem = "options must be a flat mapping";
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			if (!key[0] || in_list)
+				problem = "only option values may be lists";
+			in_list = 1;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+			in_list = 0;
+			key[0] = 0;
+			break;
+		case YAML_ALIAS_EVENT:
+			problem = "YAML aliases are not allowed";
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+			if (depth != 1) {
+				problem = "options must be a mapping";
+			} else if (!key[0]) {
+				int opt = find_option(options, v);
+				if (opt < 0 || strlen(v) >= sizeof key) {
+					ccl_fail(CCL_EXIT_USAGE, path, "unknown option '%s'", v);
+					ccl_die();
+				}
+				for (int i = 0; i < nseen; i++)
+					if (!strcmp(seen[i], v))
+						problem = "an option is given twice";
+				if (nseen < 64)
+					strcpy(seen[nseen++], v);
+				strcpy(key, v);
+			} else {
+				int opt = find_option(options, key);
+				if (!options[opt].arg) {
+					if (strcmp(v, "true") && strcmp(v, "false"))
+						problem = "a flag takes true or false";
+					else if (!strcmp(v, "true"))
+						handler(opt, NULL, ctx);
+				} else {
+					handler(opt, v, ctx);
+				}
+				if (!in_list)
+					key[0] = 0;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (problem) {
+			ccl_fail(CCL_EXIT_USAGE, path, "%s", problem);
+			yaml_parser_delete(&parser);
+			ccl_die();
+		}
+	}
+	yaml_parser_delete(&parser);
+}
+
+int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const char *usage,
+                  const char *about, ccl_option_handler handler, void *ctx)
+{
+	enum { OPT_HELP = 1000, OPT_VERSION, OPT_CONFIG };
+	struct option longopts[64];
+	char shortopts[128] = "+";
+	int n = 0;
+
+	ccl_set_progname(argv[0]);
+	for (; options[n].name; n++) {
+		longopts[n] = (struct option){options[n].name, options[n].arg ? required_argument : no_argument,
+		                              NULL, options[n].short_name ? options[n].short_name : 2000 + n};
+		if (options[n].short_name) {
+			size_t l = strlen(shortopts);
+			shortopts[l] = (char)options[n].short_name;
+			shortopts[l + 1] = options[n].arg ? ':' : 0;
+			shortopts[l + 2] = 0;
+		}
+	}
+	longopts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	longopts[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	longopts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+	longopts[n] = (struct option){0};
+
+	/* First pass: --help, --version and --config, so that the file's values
+	 * are applied before (and overridden by) the command line's. */
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			print_help(options, usage, about);
+			exit(0);
+		}
+		if (c == OPT_VERSION) {
+			printf("%s (ccl) %s\n", ccl_progname(), CCL_VERSION);
+			exit(0);
+		}
+		if (c == OPT_CONFIG)
+			apply_config(optarg, options, handler, ctx);
+	}
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == OPT_CONFIG)
+			continue;
+		if (c == '?' || c == ':') {
+			if (optopt)
+				ccl_usage_error("option -%c %s", optopt, c == ':' ? "needs a value" : "is unknown");
+			ccl_usage_error("option '%s' is unknown or needs a value", argv[optind - 1]);
+		}
+		int opt = c >= 2000 ? c - 2000 : -1;
+		for (int i = 0; opt < 0 && options[i].name; i++)
+			if (options[i].short_name == c)
+				opt = i;
+		handler(opt, options[opt].arg ? optarg : NULL, ctx);
+	}
+	return optind;
+}
+
+long ccl_parse_long(const char *option, const char *value, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno || end == value || *end)
+		ccl_usage_error("--%s: '%s' is not an integer", option, value);
+	if (v < min || v > max)
+		ccl_usage_error("--%s: %ld is out of range [%ld, %ld]", option, v, min, max);
+	return v;
+}
+
+uint64_t ccl_parse_seed(const char *option, const char *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-')
+		ccl_usage_error("--%s: '%s' is not a non-negative integer", option, value);
+	return v;
+}
+
+double ccl_parse_double(const char *option, const char *value, double min, double max, int min_open)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(v))
+		ccl_usage_error("--%s: '%s' is not a number", option, value);
+	if (v < min || (min_open && v == min) || v > max) {
+		if (isfinite(max))
+			ccl_usage_error("--%s: %s is outside %c%g, %g]", option, value, min_open ? '(' : '[', min, max);
+		ccl_usage_error("--%s: %s must be %s %g", option, value, min_open ? "greater than" : "at least", min);
+	}
+	return v;
+}
+
+int ccl_parse_choice(const char *option, const char *value, const char *const *choices)
+{
+	char list[256] = "";
+	for (int i = 0; choices[i]; i++) {
+		if (!strcmp(value, choices[i]))
+			return i;
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+	}
+	ccl_usage_error("--%s: unknown value '%s' (one of %s)", option, value, list);
+}
+
+void ccl_set_threads(int threads)
+{
+	openblas_set_num_threads(threads);
+}

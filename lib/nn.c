@@ -1,0 +1,389 @@
+/*
+ * nn.c - layer forward and backward passes (see nn.h for the conventions).
+ *
+ * The products go to OpenBLAS; what remains here is data movement (im2col,
+ * col2im, pooling), and is written so that every output element is stored
+ * exactly once where possible, instead of clearing a buffer and then adding
+ * into it: at LeNet sizes the layers are cheap enough that extra passes over
+ * memory show up in the step time.
+ */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+
+/* ---- fully connected ---- */
+
+// in (B,IN), w (OUT,IN), b (OUT) -> out (B,OUT)
+void ccl_linear_forward(float *out, const float *in, const float *w, const float *b,
+                        int batch, int in_dim, int out_dim)
+{
+	/* Start from the bias so that the product can accumulate onto it
+	 * (beta = 1) instead of needing a second pass to add it. */
+	float beta = 0.0f;
+	if (b) {
+		for (int i = 0; i < batch; i++)
+			memcpy(out + (size_t)i * out_dim, b, sizeof(float) * (size_t)out_dim);
+		beta = 1.0f;
+	}
+	// out (B,OUT) = in (B,IN) . w^T (IN,OUT)
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out_dim, in_dim,
+	            1.0f, in, in_dim, w, in_dim, beta, out, out_dim);
+}
+
+// dout (B,OUT) -> din (B,IN), dw (OUT,IN), db (OUT)
+void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
+                         const float *in, const float *w,
+                         int batch, int in_dim, int out_dim)
+{
+	// dw (OUT,IN) = dout^T (OUT,B) . in (B,IN)
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, batch,
+	            1.0f, dout, out_dim, in, in_dim, 0.0f, dw, in_dim);
+	if (db) {
+		memcpy(db, dout, sizeof(float) * (size_t)out_dim);
+		for (int i = 1; i < batch; i++) {
+			const float *row = dout + (size_t)i * out_dim;
+			for (int o = 0; o < out_dim; o++)
+				db[o] += row[o];
+		}
+	}
+	// din (B,IN) = dout (B,OUT) . w (OUT,IN)
+	if (din)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in_dim, out_dim,
+		            1.0f, dout, out_dim, w, in_dim, 0.0f, din, in_dim);
+}
+
+/* ---- 2-D convolution ---- */
+
+int ccl_conv2d_out_dim(int h, int k, int stride, int pad)
+{
+	return (h + 2 * pad - k) / stride + 1;
+}
+
+size_t ccl_conv2d_col_size(int c, int h, int wd, int k, int stride, int pad)
+{
+	size_t oh = (size_t)ccl_conv2d_out_dim(h, k, stride, pad);
+	size_t ow = (size_t)ccl_conv2d_out_dim(wd, k, stride, pad);
+	return (size_t)c * (size_t)k * (size_t)k * oh * ow;
+}
+
+/* For kernel offset kj, the output columns x whose input column
+ * x * stride - pad + kj lies inside [0, wd): [*x0, *x1).  Everything outside
+ * is padding. */
+static void valid_range(int kj, int wd, int ow, int stride, int pad, int *x0, int *x1)
+{
+	int lo = pad - kj; /* need x * stride >= lo */
+	int hi = wd + pad - kj; /* need x * stride < hi */
+	int a = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+	int b = hi <= 0 ? 0 : (hi + stride - 1) / stride;
+	if (a > ow) a = ow;
+	if (b > ow) b = ow;
+	if (b < a) b = a;
+	*x0 = a;
+	*x1 = b;
+}
+
+// in (C,H,W) of one sample -> col (C*K*K, OH*OW); row (ci,ki,kj), column (y,x)
+// holds in[ci][y*stride - pad + ki][x*stride - pad + kj], or 0 in the padding
+static void im2col(float *col, const float *in, int c, int h, int wd, int k,
+                   int stride, int pad, int oh, int ow)
+{
+	for (int ci = 0; ci < c; ci++) {
+		const float *plane = in + (size_t)ci * h * wd;
+		for (int ki = 0; ki < k; ki++) {
+			for (int kj = 0; kj < k; kj++) {
+				int x0, x1;
+				valid_range(kj, wd, ow, stride, pad, &x0, &x1);
+				for (int y = 0; y < oh; y++) {
+					int iy = y * stride - pad + ki;
+					float *dst = col + (size_t)y * ow;
+					if (iy < 0 || iy >= h) {
+						memset(dst, 0, sizeof(float) * (size_t)ow);
+						continue;
+					}
+					const float *src = plane + (size_t)iy * wd - pad + kj;
+					for (int x = 0; x < x0; x++)
+						dst[x] = 0.0f;
+					if (stride == 1) {
+						memcpy(dst + x0, src + x0, sizeof(float) * (size_t)(x1 - x0));
+					} else {
+						for (int x = x0; x < x1; x++)
+							dst[x] = src[x * stride];
+					}
+					for (int x = x1; x < ow; x++)
+						dst[x] = 0.0f;
+				}
+				col += (size_t)oh * ow;
+			}
+		}
+	}
+}
+
+// col (C*K*K, OH*OW) -> din (C,H,W) of one sample, the adjoint of im2col:
+// every column entry is added back to the input pixel it was copied from
+static void col2im(float *din, const float *col, int c, int h, int wd, int k,
+                   int stride, int pad, int oh, int ow)
+{
+	memset(din, 0, sizeof(float) * (size_t)c * h * wd);
+	for (int ci = 0; ci < c; ci++) {
+		float *plane = din + (size_t)ci * h * wd;
+		for (int ki = 0; ki < k; ki++) {
+			for (int kj = 0; kj < k; kj++) {
+				int x0, x1;
+				valid_range(kj, wd, ow, stride, pad, &x0, &x1);
+				for (int y = 0; y < oh; y++) {
+					int iy = y * stride - pad + ki;
+					if (iy < 0 || iy >= h)
+						continue;
+					const float *src = col + (size_t)y * ow;
+					float *dst = plane + (size_t)iy * wd - pad + kj;
+					if (stride == 1) {
+						for (int x = x0; x < x1; x++)
+							dst[x] += src[x];
+					} else {
+						for (int x = x0; x < x1; x++)
+							dst[x * stride] += src[x];
+					}
+				}
+				col += (size_t)oh * ow;
+			}
+		}
+	}
+}
+
+// in (B,C,H,W), w (OC,C,K,K), b (OC) -> out (B,OC,OH,OW)
+void ccl_conv2d_forward(float *out, const float *in, const float *w, const float *b,
+                        float *col, int batch, int c, int h, int wd,
+                        int oc, int k, int stride, int pad)
+{
+	int oh = ccl_conv2d_out_dim(h, k, stride, pad), ow = ccl_conv2d_out_dim(wd, k, stride, pad);
+	int p = oh * ow, ckk = c * k * k;
+	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+
+	for (int i = 0; i < batch; i++) {
+		float *o = out + i * out_size;
+		float beta = 0.0f;
+		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, oh, ow);
+		if (b) {
+			/* The bias goes in first and the product accumulates onto it,
+			 * which saves a pass over the output. */
+			for (int co = 0; co < oc; co++)
+				for (int j = 0; j < p; j++)
+					o[(size_t)co * p + j] = b[co];
+			beta = 1.0f;
+		}
+		// out_i (OC,P) = w (OC,CKK) . col (CKK,P)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, p, ckk,
+		            1.0f, w, ckk, col, p, beta, o, p);
+	}
+}
+
+// dout (B,OC,OH,OW) -> din (B,C,H,W), dw (OC,C,K,K), db (OC)
+void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
+                         const float *in, const float *w, float *col,
+                         int batch, int c, int h, int wd,
+                         int oc, int k, int stride, int pad)
+{
+	int oh = ccl_conv2d_out_dim(h, k, stride, pad), ow = ccl_conv2d_out_dim(wd, k, stride, pad);
+	int p = oh * ow, ckk = c * k * k;
+	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+
+	if (db) {
+		for (int co = 0; co < oc; co++) {
+			/* Summed in double: a plane and a batch together can hold tens
+			 * of thousands of terms. */
+			double s = 0.0;
+			for (int i = 0; i < batch; i++) {
+				const float *d = dout + i * out_size + (size_t)co * p;
+				float part = 0.0f;
+				for (int j = 0; j < p; j++)
+					part += d[j];
+				s += part;
+			}
+			db[co] = (float)s;
+		}
+	}
+	for (int i = 0; i < batch; i++) {
+		const float *d = dout + i * out_size;
+		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, oh, ow);
+		// dw (OC,CKK) += dout_i (OC,P) . col^T (P,CKK); the first sample overwrites
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, ckk, p,
+		            1.0f, d, p, col, p, i == 0 ? 0.0f : 1.0f, dw, ckk);
+		if (din) {
+			// dcol (CKK,P) = w^T (CKK,OC) . dout_i (OC,P), into the same workspace
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, p, oc,
+			            1.0f, w, ckk, d, p, 0.0f, col, p);
+			col2im(din + i * in_size, col, c, h, wd, k, stride, pad, oh, ow);
+		}
+	}
+	if (batch <= 0)
+		memset(dw, 0, sizeof(float) * (size_t)oc * ckk);
+}
+
+/* ---- activations ---- */
+
+void ccl_relu_forward(float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ---- pooling ---- */
+
+// in (B,C,H,W) -> out (B,C,OH,OW), argmax (B,C,OH,OW)
+void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
+                           int batch, int c, int h, int w, int k, int stride)
+{
+	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
+	size_t planes = (size_t)batch * c;
+
+	for (size_t pl = 0; pl < planes; pl++) {
+		const float *src = in + pl * h * w;
+		float *dst = out + pl * oh * ow;
+		int32_t *am = argmax + pl * oh * ow;
+		for (int y = 0; y < oh; y++) {
+			for (int x = 0; x < ow; x++) {
+				int best = y * stride * w + x * stride;
+				float m = src[best];
+				for (int ki = 0; ki < k; ki++) {
+					const float *row = src + (size_t)(y * stride + ki) * w + x * stride;
+					for (int kj = 0; kj < k; kj++) {
+						/* Strictly greater: on ties the first maximum
+						 * wins, as in PyTorch. */
+						if (row[kj] > m) {
+							m = row[kj];
+							best = (y * stride + ki) * w + x * stride + kj;
+						}
+					}
+				}
+				dst[y * ow + x] = m;
+				am[y * ow + x] = best;
+			}
+		}
+	}
+}
+
+// dout (B,C,OH,OW) -> din (B,C,H,W)
+void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
+                            int batch, int c, int h, int w, int k, int stride)
+{
+	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
+	size_t planes = (size_t)batch * c;
+
+	if (stride != k) {
+		/* Overlapping (or gapped) windows: a pixel can receive from several
+		 * outputs, so clear and add. */
+		memset(din, 0, sizeof(float) * planes * h * w);
+		for (size_t pl = 0; pl < planes; pl++) {
+			float *dst = din + pl * h * w;
+			const float *d = dout + pl * oh * ow;
+			const int32_t *am = argmax + pl * oh * ow;
+			for (int j = 0; j < oh * ow; j++)
+				dst[am[j]] += d[j];
+		}
+		return;
+	}
+	/* Windows tile the plane: write each pixel once, the gradient at the
+	 * window's maximum and zero elsewhere, which saves clearing din first. */
+	for (size_t pl = 0; pl < planes; pl++) {
+		float *dst = din + pl * h * w;
+		const float *d = dout + pl * oh * ow;
+		const int32_t *am = argmax + pl * oh * ow;
+		for (int y = 0; y < oh; y++) {
+			for (int ki = 0; ki < k; ki++) {
+				int iy = y * k + ki;
+				float *row = dst + (size_t)iy * w;
+				for (int x = 0; x < ow; x++) {
+					int j = y * ow + x;
+					for (int kj = 0; kj < k; kj++) {
+						int ix = x * k + kj;
+						row[ix] = am[j] == iy * w + ix ? d[j] : 0.0f;
+					}
+				}
+				for (int ix = ow * k; ix < w; ix++) /* columns no window covers */
+					row[ix] = 0.0f;
+			}
+		}
+		for (int iy = oh * k; iy < h; iy++) /* rows no window covers */
+			memset(dst + (size_t)iy * w, 0, sizeof(float) * (size_t)w);
+	}
+}
+
+// in (B,C,H,W) -> out (B,C)
+void ccl_global_avgpool_forward(float *out, const float *in, int batch, int c, int h, int w)
+{
+	size_t planes = (size_t)batch * c, n = (size_t)h * w;
+	for (size_t pl = 0; pl < planes; pl++) {
+		const float *src = in + pl * n;
+		float s = 0.0f;
+		for (size_t j = 0; j < n; j++)
+			s += src[j];
+		out[pl] = s / (float)n;
+	}
+}
+
+// dout (B,C) -> din (B,C,H,W)
+void ccl_global_avgpool_backward(float *din, const float *dout, int batch, int c, int h, int w)
+{
+	size_t planes = (size_t)batch * c, n = (size_t)h * w;
+	for (size_t pl = 0; pl < planes; pl++) {
+		float g = dout[pl] / (float)n;
+		float *dst = din + pl * n;
+		for (size_t j = 0; j < n; j++)
+			dst[j] = g;
+	}
+}
+
+/* ---- loss ---- */
+
+// logits (B,K), labels (B) -> mean loss; dlogits (B,K)
+float ccl_softmax_xent(const float *logits, const int32_t *labels, int batch, int classes,
+                       float *dlogits)
+{
+	double total = 0.0;
+	for (int i = 0; i < batch; i++) {
+		const float *z = logits + (size_t)i * classes;
+		float m = z[0];
+		for (int j = 1; j < classes; j++)
+			if (z[j] > m)
+				m = z[j];
+		/* After subtracting the maximum every exponent is <= 0 and one of
+		 * them is exactly 0, so the sum lies in [1, K]: no overflow, and
+		 * its logarithm is safe. */
+		double sum = 0.0;
+		for (int j = 0; j < classes; j++)
+			sum += exp((double)(z[j] - m));
+		double log_sum = log(sum);
+		total += log_sum - (double)(z[labels[i]] - m);
+		if (dlogits) {
+			float *d = dlogits + (size_t)i * classes;
+			double scale = 1.0 / (sum * batch);
+			for (int j = 0; j < classes; j++)
+				d[j] = (float)(exp((double)(z[j] - m)) * scale);
+			d[labels[i]] -= 1.0f / (float)batch;
+		}
+	}
+	return batch > 0 ? (float)(total / batch) : 0.0f;
+}
+
+int ccl_count_correct(const float *logits, const int32_t *labels, int batch, int classes)
+{
+	int correct = 0;
+	for (int i = 0; i < batch; i++) {
+		const float *z = logits + (size_t)i * classes;
+		int best = 0;
+		for (int j = 1; j < classes; j++)
+			if (z[j] > z[best])
+				best = j;
+		correct += best == labels[i];
+	}
+	return correct;
+}

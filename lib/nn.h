@@ -1,0 +1,96 @@
+/*
+ * nn.h - the layers of the small networks the toolkit trains.
+ *
+ * Every layer is a forward/backward pair over plain float arrays with the
+ * sizes passed explicitly; nothing here allocates, keeps state or prints.
+ * Tensors are row-major, images NCHW: element (b, c, y, x) of a (B,C,H,W)
+ * tensor is at ((b * C + c) * H + y) * W + x.
+ *
+ * Conventions shared by every backward function:
+ *   - parameter gradients (dw, db) are OVERWRITTEN, never accumulated, so a
+ *     gradient vector needs no clearing between steps;
+ *   - the input gradient din is overwritten too, and may be NULL where nobody
+ *     needs it (the first layer of a network), which skips its computation;
+ *   - dout is the gradient of the loss with respect to the layer's output.
+ *
+ * Matrix products go to OpenBLAS (cblas_sgemm); the caller chooses its thread
+ * count.  Convolutions are im2col followed by one GEMM per sample: for the
+ * small images of LeNet-sized networks a sample's column matrix stays in the
+ * cache between being written and being multiplied, which measured faster
+ * than one large GEMM over the whole batch, and the per-sample product lands
+ * directly in NCHW order, so no transposes are needed.
+ *
+ * Left out on purpose: dilation, groups, non-square kernels, anything
+ * stateful (dropout, batch statistics).  All functions are reentrant.
+ */
+#ifndef CCL_NN_H
+#define CCL_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- fully connected ---- */
+
+// in (B,IN), w (OUT,IN), b (OUT) or NULL -> out (B,OUT)
+void ccl_linear_forward(float *out, const float *in, const float *w, const float *b,
+                        int batch, int in_dim, int out_dim);
+// dout (B,OUT) -> din (B,IN) or NULL, dw (OUT,IN), db (OUT) or NULL
+void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
+                         const float *in, const float *w,
+                         int batch, int in_dim, int out_dim);
+
+/* ---- 2-D convolution, square kernel k, equal stride and zero padding on both axes ---- */
+
+/* Output side length: (h + 2 pad - k) / stride + 1 (0 or less: no output). */
+int ccl_conv2d_out_dim(int h, int k, int stride, int pad);
+/* Floats of workspace ("col") that ccl_conv2d_forward/backward need:
+ * the column matrix of one sample, c*k*k x oh*ow.  It does not grow with
+ * the batch. */
+size_t ccl_conv2d_col_size(int c, int h, int wd, int k, int stride, int pad);
+
+// in (B,C,H,W), w (OC,C,K,K), b (OC) or NULL -> out (B,OC,OH,OW); col is workspace
+void ccl_conv2d_forward(float *out, const float *in, const float *w, const float *b,
+                        float *col, int batch, int c, int h, int wd,
+                        int oc, int k, int stride, int pad);
+// dout (B,OC,OH,OW) -> din (B,C,H,W) or NULL, dw (OC,C,K,K), db (OC) or NULL
+void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
+                         const float *in, const float *w, float *col,
+                         int batch, int c, int h, int wd,
+                         int oc, int k, int stride, int pad);
+
+/* ---- activations ---- */
+
+// in (N) -> out (N); out may equal in
+void ccl_relu_forward(float *out, const float *in, size_t n);
+// dout (N) -> din (N); y is the forward input or output (both are > 0 at the
+// same places); din may equal dout
+void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n);
+
+/* ---- pooling ---- */
+
+// in (B,C,H,W) -> out (B,C,OH,OW) with OH = (H - K) / stride + 1 (no padding);
+// argmax (B,C,OH,OW) holds the index within its (H,W) plane of each maximum
+void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
+                           int batch, int c, int h, int w, int k, int stride);
+// dout (B,C,OH,OW) -> din (B,C,H,W), overwritten (zero where nothing was the max)
+void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
+                            int batch, int c, int h, int w, int k, int stride);
+
+// in (B,C,H,W) -> out (B,C), the mean over each plane
+void ccl_global_avgpool_forward(float *out, const float *in, int batch, int c, int h, int w);
+// dout (B,C) -> din (B,C,H,W)
+void ccl_global_avgpool_backward(float *din, const float *dout, int batch, int c, int h, int w);
+
+/* ---- loss ---- */
+
+/* Mean cross-entropy of softmax(logits) against labels over the batch.
+ * logits (B,K), labels (B) in [0, K).  When dlogits is not NULL it receives
+ * d(mean loss)/dlogits (B,K) = (softmax - onehot) / B.  The maximum logit is
+ * subtracted before exponentiating, so huge logits neither overflow nor give
+ * NaN. */
+float ccl_softmax_xent(const float *logits, const int32_t *labels, int batch, int classes,
+                       float *dlogits);
+/* How many rows have their largest logit (the first one on ties) at the label. */
+int ccl_count_correct(const float *logits, const int32_t *labels, int batch, int classes);
+
+#endif

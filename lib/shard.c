@@ -1,0 +1,163 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "rng.h"
+#include "shard.h"
+
+void ccl_dataset_channel_stats(const ccl_dataset *ds, float *mean, float *std)
+{
+	size_t plane = (size_t)ds->h * ds->w;
+	for (int ch = 0; ch < ds->c; ch++) {
+		double s = 0, s2 = 0;
+		for (int i = 0; i < ds->n; i++) {
+			const uint8_t *p = ds->images + ((size_t)i * ds->c + ch) * plane;
+			uint64_t a = 0, a2 = 0;
+			for (size_t k = 0; k < plane; k++) {
+				a += p[k];
+				a2 += (uint64_t)p[k] * p[k];
+			}
+			s += (double)a;
+			s2 += (double)a2;
+		}
+		double count = (double)ds->n * (double)plane;
+		double m = s / count / 255.0, var = s2 / count / (255.0 * 255.0) - m * m;
+		mean[ch] = (float)m;
+		std[ch] = (float)sqrt(var > 1e-12 ? var : 1e-12);
+	}
+}
+
+static void format_floats(char *out, size_t outsz, const float *v, int n)
+{
+	size_t at = 0;
+	out[0] = 0;
+	for (int i = 0; i < n && at < outsz; i++)
+		at += (size_t)snprintf(out + at, outsz - at, "%s%.9g", i ? "," : "", v[i]);
+}
+
+static int parse_floats(const ccl_artifact *a, const char *path, const char *key, float *v, int n)
+{
+	const char *s = ccl_artifact_get(a, key);
+	char *end;
+	if (!s)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
+	for (int i = 0; i < n; i++) {
+		v[i] = strtof(s, &end);
+		if (end == s || !isfinite(v[i]) || (i < n - 1 ? *end != ',' : *end != 0))
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not %d numbers", key, n);
+		s = end + 1;
+	}
+	return 0;
+}
+
+ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t count, long agent,
+                              const float *mean, const float *std)
+{
+	ccl_artifact *a = ccl_artifact_new("shard");
+	size_t image = (size_t)ds->c * ds->h * ds->w;
+	char text[128];
+
+	ccl_artifact_set(a, "dataset", "%s", ds->name);
+	ccl_artifact_set(a, "split", "%s", agent < 0 ? "test" : "train");
+	if (agent >= 0)
+		ccl_artifact_set(a, "agent", "%ld", agent);
+	ccl_artifact_set(a, "classes", "%d", ds->classes);
+	ccl_artifact_set(a, "samples", "%zu", count);
+	format_floats(text, sizeof text, mean, ds->c);
+	ccl_artifact_set(a, "mean", "%s", text);
+	format_floats(text, sizeof text, std, ds->c);
+	ccl_artifact_set(a, "std", "%s", text);
+
+	int64_t ishape[4] = {(int64_t)count, ds->c, ds->h, ds->w}, n1[1] = {(int64_t)count};
+	uint8_t *images = ccl_artifact_add(a, "images", CCL_U8, 4, ishape)->data;
+	uint8_t *labels = ccl_artifact_add(a, "labels", CCL_U8, 1, n1)->data;
+	int32_t *index = ccl_artifact_add(a, "index", CCL_I32, 1, n1)->data;
+	for (size_t i = 0; i < count; i++) {
+		memcpy(images + i * image, ds->images + (size_t)idx[i] * image, image);
+		labels[i] = ds->labels[idx[i]];
+		index[i] = (int32_t)idx[i];
+	}
+	return a;
+}
+
+int ccl_shard_load(ccl_shard *s, const char *path)
+{
+	long classes, samples;
+
+	memset(s, 0, sizeof *s);
+	s->artifact = ccl_artifact_read(path, "shard");
+	if (!s->artifact)
+		return -1;
+	ccl_artifact *a = s->artifact;
+	struct ccl_tensor *images = ccl_artifact_tensor(a, path, "images", CCL_U8), *labels, *index;
+	if (!images || !(labels = ccl_artifact_tensor(a, path, "labels", CCL_U8)) ||
+	    !(index = ccl_artifact_tensor(a, path, "index", CCL_I32)) ||
+	    ccl_artifact_get_long(a, path, "classes", &classes) ||
+	    ccl_artifact_get_long(a, path, "samples", &samples))
+		goto fail;
+	if (images->ndim != 4 || images->shape[1] < 1 || images->shape[1] > CCL_MAX_CHANNELS ||
+	    images->shape[0] != samples || labels->count != (size_t)samples || index->count != (size_t)samples) {
+		ccl_fail(CCL_EXIT_INPUT, path, "shard tensors disagree on the number of samples");
+		goto fail;
+	}
+	if (classes < 2 || classes > 256) {
+		ccl_fail(CCL_EXIT_INPUT, path, "implausible class count %ld", classes);
+		goto fail;
+	}
+	s->n = (int)samples;
+	s->c = (int)images->shape[1];
+	s->h = (int)images->shape[2];
+	s->w = (int)images->shape[3];
+	s->classes = (int)classes;
+	s->images = images->data;
+	s->labels = labels->data;
+	s->index = index->data;
+	for (int i = 0; i < s->n; i++)
+		if (s->labels[i] >= classes) {
+			ccl_fail(CCL_EXIT_INPUT, path, "label %u of sample %d is not below %ld", s->labels[i], i, classes);
+			goto fail;
+		}
+	if (parse_floats(a, path, "mean", s->mean, s->c) || parse_floats(a, path, "std", s->std, s->c))
+		goto fail;
+	s->agent = -1;
+	if (ccl_artifact_get(a, "agent") && ccl_artifact_get_long(a, path, "agent", &s->agent))
+		goto fail;
+	return 0;
+fail:
+	ccl_shard_free(s);
+	return -1;
+}
+
+void ccl_shard_free(ccl_shard *s)
+{
+	ccl_artifact_free(s->artifact);
+	memset(s, 0, sizeof *s);
+}
+
+long ccl_steps_per_epoch(long n, long batch) { return (n + batch - 1) / batch; }
+
+void ccl_epoch_order(uint64_t seed, uint32_t agent, uint32_t epoch, uint32_t *order, size_t n)
+{
+	ccl_rng rng;
+	ccl_rng_init(&rng, seed, agent, epoch, 0);
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	ccl_rng_shuffle_u32(&rng, order, n);
+}
+
+void ccl_shard_batch(const ccl_shard *s, const uint32_t *rows, int batch, float *images, int32_t *labels)
+{
+	size_t plane = (size_t)s->h * s->w, image = (size_t)s->c * plane;
+	for (int b = 0; b < batch; b++) {
+		const uint8_t *src = s->images + rows[b] * image;
+		float *dst = images + (size_t)b * image;
+		for (int ch = 0; ch < s->c; ch++) {
+			float scale = 1.0f / (255.0f * s->std[ch]), shift = s->mean[ch] / s->std[ch];
+			for (size_t k = 0; k < plane; k++)
+				dst[ch * plane + k] = (float)src[ch * plane + k] * scale - shift;
+		}
+		labels[b] = s->labels[rows[b]];
+	}
+}
