@@ -18,15 +18,15 @@ static void print_help(const struct ccl_option *options, const char *usage, cons
 {
 	printf("Usage: %s\n\n%s\n\nOptions:\n", usage, about);
 	for (const struct ccl_option *o = options; o->name; o++) {
-		char left[64];
-		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-		         o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-30s %s\n", o->short_name ? left : left + 1, o->help);
+		char left[64], shortform[8] = "    ";
+		if (o->short_name)
+			snprintf(shortform, sizeof shortform, "-%c, ", o->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", shortform, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-30s %s\n", left, o->help);
 	}
-	printf("  %-30s %s\n", "  --config FILE.yaml", "read options from a YAML mapping (command line wins)");
-	printf("  %-30s %s\n", "  --help", "show this help and exit");
-	printf("  %-30s %s\n", "  --version", "show the version and exit");
+	printf("  %-30s %s\n", "    --config FILE.yaml", "read options from a YAML mapping (command line wins)");
+	printf("  %-30s %s\n", "    --help", "show this help and exit");
+	printf("  %-30s %s\n", "    --version", "show the version and exit");
 	printf("\nExit status: 0 success, 1 runtime failure, 2 usage error, 3 bad input.\n");
 }
 
