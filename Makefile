@@ -25,14 +25,15 @@ MANS    := $(wildcard man/*.[1-8])
 
 DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
                    libyaml-dev bats bats-assert bats-support bats-file \
-                   dataset-fashion-mnist mandoc
+                   dataset-fashion-mnist mandoc bash-completion
 
-.PHONY: all help test unit bats check-asan bench install deps clean lint-man
+.PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man
 
 all: $(TOOLS) $(UNITS)
 
 help:
 	@echo 'make               build libccl and every tool into $(BUILD)/'
+	@echo 'make demo          the short demo on Fashion-MNIST (examples/demo.sh)'
 	@echo 'make test          run the C unit tests and the bats tests'
 	@echo 'make check-asan    the same tests, built with ASan and UBSan'
 	@echo 'make bench         speed of partitioning and training (see tests/bench)'
@@ -59,14 +60,25 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBCCL) | $(BUILD)/bench
 $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
 
-test: all
+# Says exactly what to install when something the build or tests need is missing.
+check-deps:
+	@missing=; \
+	pkg-config --exists $(PKGS) || missing="$$missing libraries"; \
+	command -v bats >/dev/null || missing="$$missing bats"; \
+	[ -d /usr/lib/bats/bats-assert ] || missing="$$missing bats-assert"; \
+	[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing fashion-mnist"; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing"; echo 'install with:  sudo make deps   (or: apt-get install -y $(DEBIAN_PACKAGES))'; exit 1; fi
+
+test: check-deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/run
 
 unit: $(UNITS)
 	@BUILD=$(BUILD) tests/run --unit-only
 
-check-asan:
-	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+check-asan: check-deps
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 	        LDFLAGS='-fsanitize=address,undefined' test
 
 bench: all $(BENCHES)
@@ -92,5 +104,9 @@ deps:
 	else \
 	  echo 'run as root:  apt-get update && apt-get install -y $(DEBIAN_PACKAGES)'; fi
 
+demo: check-deps
+	@$(MAKE) --no-print-directory all
+	@CCL_BIN=$(BUILD)/bin examples/demo.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan out

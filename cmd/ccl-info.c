@@ -1,0 +1,104 @@
+/*
+ * ccl-info - verify artifacts and show what they hold.
+ *
+ * Reads each FILE completely (every checksum is verified on the way) and
+ * prints its kind, metadata, tensors and size.  A file that fails any check
+ * is reported on stderr and makes the exit status non-zero; the others are
+ * still shown.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "artifact.h"
+#include "cli.h"
+#include "error.h"
+
+enum { OPT_FORMAT, OPT_QUIET };
+
+static const struct ccl_option options[] = {
+	[OPT_FORMAT] = {"format", 0, "FMT", "table (default), yaml or json"},
+	[OPT_QUIET] = {"quiet", 'q', NULL, "only verify: print nothing, set the exit status"},
+	{0},
+};
+
+struct args {
+	int format, quiet;
+};
+
+static void handle(int opt, const char *v, void *ctx)
+{
+	struct args *a = ctx;
+	if (opt == OPT_FORMAT)
+		a->format = ccl_parse_choice("format", v, ccl_format_names);
+	else
+		a->quiet = 1;
+}
+
+static void print_artifact(const struct args *args, const char *path, const ccl_artifact *a, long bytes, int last)
+{
+	int json = args->format == CCL_FORMAT_JSON;
+	if (args->format == CCL_FORMAT_TABLE) {
+		printf("%s: %s artifact, %ld bytes\n", path, a->kind, bytes);
+		for (int i = 0; i < a->nmeta; i++)
+			printf("  %-12s %s\n", a->meta[i].key, a->meta[i].value);
+		for (int i = 0; i < a->ntensors; i++) {
+			const struct ccl_tensor *t = &a->tensors[i];
+			printf("  tensor %-10s %-3s [", t->name, ccl_dtype_name(t->dtype));
+			for (int d = 0; d < t->ndim; d++)
+				printf("%s%lld", d ? " x " : "", (long long)t->shape[d]);
+			printf("]\n");
+		}
+		return;
+	}
+	printf(json ? "  {\"file\": \"%s\", \"kind\": \"%s\", \"bytes\": %ld" : "- file: \"%s\"\n  kind: %s\n  bytes: %ld\n",
+	       path, a->kind, bytes);
+	for (int i = 0; i < a->nmeta; i++)
+		printf(json ? ", \"%s\": \"%s\"" : "  %s: \"%s\"\n", a->meta[i].key, a->meta[i].value);
+	printf(json ? ", \"tensors\": [" : "  tensors:\n");
+	for (int i = 0; i < a->ntensors; i++) {
+		const struct ccl_tensor *t = &a->tensors[i];
+		printf(json ? "%s{\"name\": \"%s\", \"dtype\": \"%s\", \"shape\": [" : "%s    - {name: %s, dtype: %s, shape: [",
+		       json && i ? ", " : "", t->name, ccl_dtype_name(t->dtype));
+		for (int d = 0; d < t->ndim; d++)
+			printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+		printf(json ? "]}" : "]}\n");
+	}
+	if (json)
+		printf("]}%s\n", last ? "" : ",");
+}
+
+int main(int argc, char **argv)
+{
+	struct args args = {0};
+	int first = ccl_cli_parse(argc, argv, options, "ccl-info [--format table|yaml|json] [-q] FILE...",
+	                          "Verify each artifact completely (manifest and tensor checksums, structure,\n"
+	                          "finite values) and print its kind, metadata and tensors.  '-' reads stdin.",
+	                          handle, &args);
+	int status = 0;
+
+	if (first == argc)
+		ccl_usage_error("no FILE given");
+	if (args.format == CCL_FORMAT_JSON && !args.quiet)
+		printf("[\n");
+	for (int i = first; i < argc; i++) {
+		ccl_artifact *a = ccl_artifact_read(argv[i], NULL);
+		struct stat st;
+		if (!a) {
+			fprintf(stderr, "%s: %s\n", ccl_progname(), ccl_error_message());
+			status = CCL_EXIT_INPUT;
+			continue;
+		}
+		long bytes = strcmp(argv[i], "-") && stat(argv[i], &st) == 0 ? (long)st.st_size : -1;
+		if (!args.quiet)
+			print_artifact(&args, argv[i], a, bytes, i == argc - 1);
+		ccl_artifact_free(a);
+	}
+	if (args.format == CCL_FORMAT_JSON && !args.quiet)
+		printf("]\n");
+	if (fflush(stdout) != 0) {
+		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
+		ccl_die();
+	}
+	return status;
+}

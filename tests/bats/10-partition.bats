@@ -1,0 +1,213 @@
+#!/usr/bin/env bats
+# ccl-partition: argument checks first, then bad data, then behaviour.
+
+load helpers
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+}
+
+@test "ccl-partition --help shows usage and exits 0" {
+	run ccl-partition --help
+	assert_success
+	assert_output --partial "Usage: ccl-partition --agents N -o DIR"
+}
+
+@test "ccl-partition --version names the tool" {
+	run ccl-partition --version
+	assert_success
+	assert_output --regexp '^ccl-partition \(ccl\) [0-9]+\.[0-9]+'
+}
+
+@test "missing --agents is a usage error" {
+	run ccl-partition -o "$T/out"
+	assert_failure 2
+	assert_output --partial "--agents is required"
+}
+
+@test "--alpha zero, negative and non-numeric are refused" {
+	for a in 0 -0.5 abc 1e999 ''; do
+		run ccl-partition -n 4 --alpha "$a" -o "$T/out"
+		assert_failure 2
+		assert_output --partial -- "--alpha"
+	done
+	assert_not_exist "$T/out"
+}
+
+@test "an unknown scheme is refused with the list of schemes" {
+	run ccl-partition -n 4 --scheme bananas -o "$T/out"
+	assert_failure 2
+	assert_output --partial "unknown value 'bananas' (one of paper, dirichlet, iid, shards)"
+}
+
+@test "nonsense --agents values are refused" {
+	for n in 0 -3 four 2.5; do
+		run ccl-partition -n "$n" -o "$T/out"
+		assert_failure 2
+		assert_output --partial -- "--agents"
+	done
+}
+
+@test "an unknown option is a usage error" {
+	run ccl-partition --agnets 4 -o "$T/out"
+	assert_failure 2
+	assert_output --partial "unknown"
+}
+
+@test "a missing data path is named" {
+	run ccl-partition -n 4 --data "$T/nowhere" -o "$T/out"
+	assert_failure 3
+	assert_output --partial "$T/nowhere"
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "a truncated .gz is reported, not crashed on" {
+	cp "$FMNIST"/*.gz "$T/"
+	head -c 1000000 "$FMNIST/train-images-idx3-ubyte.gz" > "$T/train-images-idx3-ubyte.gz"
+	run ccl-partition -n 4 --data "$T" -o "$T/out"
+	assert_failure 3
+	assert_output --partial "train-images-idx3-ubyte.gz: truncated or corrupted"
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "a wrong IDX magic number is reported" {
+	make_idx "$T/d" train 50
+	make_idx "$T/d" t10k 10
+	printf '\x00\x00\x08\x07' | dd of="$T/d/train-images-idx3-ubyte" conv=notrunc status=none
+	run ccl-partition -n 4 --data "$T/d" -o "$T/out"
+	assert_failure 3
+	assert_output --partial "train-images-idx3-ubyte: not an IDX image file (wrong magic number)"
+}
+
+@test "image and label counts that disagree are reported" {
+	make_idx "$T/d" train 50
+	make_idx "$T/d" t10k 10
+	make_idx "$T/e" train 49
+	cp "$T/e/train-labels-idx1-ubyte" "$T/d/"
+	run ccl-partition -n 4 --data "$T/d" -o "$T/out"
+	assert_failure 3
+	assert_output --partial "49 labels for 50 images"
+}
+
+@test "a label header that disagrees with the file size is reported" {
+	make_idx "$T/d" train 50 60
+	make_idx "$T/d" t10k 10
+	run ccl-partition -n 4 --data "$T/d" -o "$T/out"
+	assert_failure 3
+	assert_output --partial "says 60 labels but the file holds 58 bytes"
+}
+
+@test "--agents larger than the data is refused" {
+	make_idx "$T/d" train 50
+	make_idx "$T/d" t10k 10
+	run ccl-partition -n 51 --data "$T/d" -o "$T/out"
+	assert_failure 2
+	assert_output --partial "more than the 50 training samples"
+}
+
+@test "an output path that is a file is reported" {
+	make_idx "$T/d" train 50
+	make_idx "$T/d" t10k 10
+	touch "$T/file"
+	run ccl-partition -n 2 --data "$T/d" -o "$T/file"
+	assert_failure 1
+	assert_output --partial "$T/file"
+}
+
+@test "uncompressed IDX files partition; iid gives equal class-balanced shards" {
+	make_idx "$T/d" train 100
+	make_idx "$T/d" t10k 10
+	run ccl-partition -n 5 --scheme iid --data "$T/d" -o "$T/out" --format yaml
+	assert_success
+	assert_output --partial "samples: 20"
+	assert_file_exist "$T/out/shard-004.ccl"
+	assert_file_exist "$T/out/test.ccl"
+	run ccl-info "$T/out/test.ccl"
+	assert_output --partial "samples      10"
+}
+
+@test "Fashion-MNIST, 16 agents, alpha 0.01, seed 123: 3,750 each, disjoint, covering" {
+	run ccl-partition -n 16 --alpha 0.01 --seed 123 -o "$T/a" --format json
+	assert_success
+	[ "$(grep -c '"samples": 3750' <<<"$output")" -eq 16 ]
+	for k in $(seq -f %03g 0 15); do tensor_i32 "$T/a/shard-$k.ccl" index; done > "$T/all"
+	[ "$(wc -l < "$T/all")" -eq 60000 ]
+	[ "$(sort -n -u "$T/all" | wc -l)" -eq 60000 ]
+	[ "$(sort -n -u "$T/all" | head -1)" -eq 0 ]
+	[ "$(sort -n -u "$T/all" | tail -1)" -eq 59999 ]
+}
+
+@test "the same seed gives byte-identical shards, another seed different ones" {
+	ccl-partition -n 16 --seed 123 -o "$T/a" > /dev/null
+	ccl-partition -n 16 --seed 123 -o "$T/b" > /dev/null
+	ccl-partition -n 16 --seed 124 -o "$T/c" > /dev/null
+	for k in $(seq -f %03g 0 15); do
+		cmp "$T/a/shard-$k.ccl" "$T/b/shard-$k.ccl"
+		! cmp -s "$T/a/shard-$k.ccl" "$T/c/shard-$k.ccl"
+	done
+	cmp "$T/a/test.ccl" "$T/c/test.ccl"
+}
+
+@test "the table shows every agent with its class mix" {
+	run ccl-partition -n 16 -o "$T/a"
+	assert_success
+	[ "${#lines[@]}" -eq 17 ]
+	assert_line --index 0 --regexp '^agent +samples +0 +1 .* 9  class mix$'
+	assert_line --index 16 --regexp '^ +15 +3750 .*\|.{10}\|$'
+}
+
+@test "a shard with one flipped byte fails its checksum" {
+	ccl-partition -n 4 -o "$T/a" > /dev/null
+	flip_byte "$T/a/shard-002.ccl" 5000
+	run ccl-info "$T/a/shard-002.ccl"
+	assert_failure 3
+	assert_output "ccl-info: $T/a/shard-002.ccl: tensor 'images' fails its CRC-32 check: the file is corrupted"
+}
+
+@test "--config supplies options and the command line wins" {
+	printf 'agents: 8\nscheme: iid\nseed: 5\n' > "$T/c.yaml"
+	run ccl-partition --config "$T/c.yaml" -n 4 -o "$T/a" --format yaml
+	assert_success
+	assert_output --partial "scheme: iid"
+	assert_output --partial "samples: 15000"
+	printf 'agents: [1\n' > "$T/bad.yaml"
+	run ccl-partition --config "$T/bad.yaml" -o "$T/a"
+	assert_failure 3
+	assert_output --partial "bad.yaml: not valid YAML"
+	printf 'agnets: 3\n' > "$T/bad.yaml"
+	run ccl-partition --config "$T/bad.yaml" -o "$T/a"
+	assert_failure 2
+	assert_output --partial "unknown option 'agnets'"
+}
+
+@test "CIFAR-10 is read straight from the distributed archive" {
+	make_cifar10 "$T"
+	run ccl-partition --dataset cifar10 --data "$T/cifar-10-binary.tar.gz" -n 4 --scheme iid -o "$T/a" --format yaml
+	assert_success
+	assert_output --partial "samples: 25"
+	run ccl-info "$T/a/test.ccl"
+	assert_output --partial "[10 x 3 x 32 x 32]"
+	# Record r of data_batch_b is training sample 20 (b - 1) + r, its
+	# pixels all r: batches are read in order, records in file order.
+	idx=$(tensor_i32 "$T/a/shard-000.ccl" index | head -1)
+	pixel=$(tar -xOf "$T/a/shard-000.ccl" images.bin | od -An -tu1 -j 3000 -N1 | tr -d ' ')
+	[ "$pixel" -eq $((idx % 20)) ]
+}
+
+@test "CIFAR-100 gives fine labels, coarse on request" {
+	make_cifar100 "$T"
+	run ccl-partition --dataset cifar100 --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/a" --format yaml
+	assert_success
+	assert_output --partial "classes: 100"
+	run ccl-partition --dataset cifar100 --coarse --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/b" --format yaml
+	assert_success
+	assert_output --partial "classes: 20"
+}
+
+@test "a CIFAR archive without the training batches is reported" {
+	make_cifar10 "$T"
+	tar -C "$T/src" -czf "$T/partial.tar.gz" cifar-10-batches-bin/test_batch.bin
+	run ccl-partition --dataset cifar10 --data "$T/partial.tar.gz" -n 2 -o "$T/a"
+	assert_failure 3
+	assert_output --partial "archive lacks the cifar10 training batches"
+}

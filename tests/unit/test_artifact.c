@@ -1,0 +1,180 @@
+#define _GNU_SOURCE
+/* The artifact format: round trip, checksums, and every kind of damage a
+ * reader must catch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "artifact.h"
+#include "error.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/ccl-test-artifact-XXXXXX";
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	*n = (size_t)ftell(f);
+	rewind(f);
+	char *b = malloc(*n);
+	if (fread(b, 1, *n, f) != *n)
+		*n = 0;
+	fclose(f);
+	return b;
+}
+
+static void spit(const char *path, const char *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	fwrite(b, 1, n, f);
+	fclose(f);
+}
+
+static ccl_artifact *sample(void)
+{
+	ccl_artifact *a = ccl_artifact_new("model");
+	int64_t shape[2] = {3, 4};
+	ccl_artifact_set(a, "arch", "lenet5");
+	ccl_artifact_set(a, "note", "needs: \"quoting\"");
+	float *w = ccl_artifact_add(a, "params", CCL_F32, 2, shape)->data;
+	for (int i = 0; i < 12; i++)
+		w[i] = 0.5f * (float)i - 1.0f;
+	int64_t n1[1] = {5};
+	uint8_t *u = ccl_artifact_add(a, "bytes", CCL_U8, 1, n1)->data;
+	memcpy(u, "hello", 5);
+	return a;
+}
+
+/* Reads path and expects failure whose message contains `want`. */
+static int fails_with(const char *path, const char *kind, const char *want)
+{
+	ccl_artifact *a = ccl_artifact_read(path, kind);
+	if (a) {
+		ccl_artifact_free(a);
+		fprintf(stderr, "  %s read without error, expected '%s'\n", path, want);
+		return 0;
+	}
+	if (!strstr(ccl_error_message(), want)) {
+		fprintf(stderr, "  message '%s' lacks '%s'\n", ccl_error_message(), want);
+		return 0;
+	}
+	return ccl_error_status() == CCL_EXIT_INPUT;
+}
+
+int main(void)
+{
+	char good[256], bad[256];
+	size_t n;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(good, sizeof good, "%s/good.ccl", dir);
+	snprintf(bad, sizeof bad, "%s/bad.ccl", dir);
+
+	/* The standard check value of CRC-32/ISO-HDLC. */
+	CHECK(ccl_crc32(0, "123456789", 9) == 0xCBF43926u);
+	/* Slicing by eight agrees with a bytewise update split anywhere. */
+	CHECK(ccl_crc32(ccl_crc32(0, "12345", 5), "6789", 4) == 0xCBF43926u);
+
+	ccl_artifact *a = sample();
+	long bytes = ccl_artifact_write(a, good);
+	CHECK(bytes > 0);
+	ccl_artifact *b = ccl_artifact_read(good, "model");
+	CHECK(b != NULL);
+	if (b) {
+		CHECK(!strcmp(b->kind, "model"));
+		CHECK(!strcmp(ccl_artifact_get(b, "arch"), "lenet5"));
+		CHECK(!strcmp(ccl_artifact_get(b, "note"), "needs: \"quoting\""));
+		struct ccl_tensor *t = ccl_artifact_tensor(b, good, "params", CCL_F32);
+		CHECK(t && t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 4);
+		CHECK(t && !memcmp(t->data, a->tensors[0].data, 12 * sizeof(float)));
+		CHECK(ccl_artifact_tensor(b, good, "params", CCL_U8) == NULL);
+		CHECK(strstr(ccl_error_message(), "is f32, expected u8") != NULL);
+		CHECK(ccl_artifact_tensor(b, good, "momentum", CCL_F32) == NULL);
+		ccl_artifact_free(b);
+	}
+	/* Same content, same bytes. */
+	char *g = slurp(good, &n);
+	CHECK((long)n == bytes);
+	ccl_artifact_write(a, bad);
+	size_t n2;
+	char *g2 = slurp(bad, &n2);
+	CHECK(n2 == n && !memcmp(g, g2, n));
+	free(g2);
+
+	CHECK(fails_with(good, "state", "is a model artifact, expected a state"));
+	CHECK(fails_with("/nonexistent/x.ccl", NULL, "cannot open"));
+
+	/* One flipped bit anywhere in a tensor's bytes. */
+	char *text = memmem(g, n, "hello", 5);
+	CHECK(text != NULL);
+	char *c = malloc(n);
+	memcpy(c, g, n);
+	c[text - g] ^= 1;
+	spit(bad, c, n);
+	CHECK(fails_with(bad, NULL, "fails its CRC-32 check"));
+
+	/* One changed byte in the manifest: the class count, say. */
+	memcpy(c, g, n);
+	char *arch = memmem(c, n, "lenet5", 6);
+	arch[0] = 'L';
+	spit(bad, c, n);
+	CHECK(fails_with(bad, NULL, "manifest checksum mismatch"));
+
+	/* Truncation, at many lengths. */
+	int all_caught = 1;
+	for (size_t cut = 0; cut < n - 1024; cut += 97) {
+		spit(bad, g, cut);
+		ccl_artifact *t = ccl_artifact_read(bad, NULL);
+		if (t) {
+			all_caught = 0;
+			fprintf(stderr, "  truncation at %zu not caught\n", cut);
+			ccl_artifact_free(t);
+		}
+	}
+	CHECK(all_caught);
+
+	/* NaN in a float tensor. */
+	((float *)a->tensors[0].data)[7] = NAN;
+	ccl_artifact_write(a, bad);
+	CHECK(fails_with(bad, NULL, "tensor 'params' holds NaN at index 7"));
+	((float *)a->tensors[0].data)[7] = 0;
+
+	/* A file that is not a tar archive at all. */
+	spit(bad, "format: ccl-artifact\n", 21);
+	CHECK(fails_with(bad, NULL, "not a ccl artifact"));
+
+	/* Round trip through stdout and stdin. */
+	fflush(stdout);
+	int saved = dup(1);
+	FILE *f = fopen(bad, "wb");
+	dup2(fileno(f), 1);
+	CHECK(ccl_artifact_write(a, "-") == bytes);
+	dup2(saved, 1);
+	fclose(f);
+	close(saved);
+	saved = dup(0);
+	f = fopen(bad, "rb");
+	dup2(fileno(f), 0);
+	b = ccl_artifact_read("-", "model");
+	CHECK(b != NULL);
+	ccl_artifact_free(b);
+	dup2(saved, 0);
+	fclose(f);
+	close(saved);
+
+	/* A failed write leaves the previous file intact and no temporary behind. */
+	char missing[300];
+	snprintf(missing, sizeof missing, "%s/no/such/dir.ccl", dir);
+	CHECK(ccl_artifact_write(a, missing) < 0);
+
+	free(c);
+	free(g);
+	ccl_artifact_free(a);
+	unlink(good);
+	unlink(bad);
+	rmdir(dir);
+	return unit_report();
+}
