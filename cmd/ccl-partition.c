@@ -5,12 +5,9 @@
  * shard-NNN.ccl per agent and test.ccl (the whole test split) into the output
  * directory, and prints every agent's class histogram.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dataset.h"
@@ -137,10 +134,8 @@ int main(int argc, char **argv)
 		ccl_usage_error("--agents %d is more than the %d training samples", a.agents, train.n);
 	if (ccl_partition_make(&part, train.labels, (size_t)train.n, train.classes, a.agents, a.scheme, a.alpha, a.seed))
 		ccl_die();
-	if (mkdir(a.output, 0777) != 0 && errno != EEXIST) {
-		ccl_fail(CCL_EXIT_FAILURE, a.output, "cannot create directory: %s", strerror(errno));
+	if (ccl_make_dirs(a.output))
 		ccl_die();
-	}
 
 	ccl_dataset_channel_stats(&train, mean, std);
 	size_t *hist = ccl_xcalloc((size_t)a.agents * train.classes, sizeof *hist);

@@ -747,3 +747,27 @@ ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 	}
 	return a;
 }
+
+int ccl_make_dirs(const char *path)
+{
+	char *p = ccl_xstrdup(path);
+	int rc = 0;
+	for (char *s = p + 1; ; s++) {
+		int end = *s == 0;
+		if (*s == '/' || end) {
+			*s = 0;
+			if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+				rc = ccl_fail(CCL_EXIT_FAILURE, path, "cannot create directory: %s", strerror(errno));
+				break;
+			}
+			if (end)
+				break;
+			*s = '/';
+		}
+	}
+	free(p);
+	struct stat st;
+	if (!rc && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+		rc = ccl_fail(CCL_EXIT_FAILURE, path, "not a directory");
+	return rc;
+}

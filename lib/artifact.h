@@ -79,6 +79,9 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path);
 /* Reads and verifies; with expect_kind non-NULL, another kind is an error. */
 ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind);
 
+/* mkdir -p: creates a directory and its missing parents. */
+int ccl_make_dirs(const char *path);
+
 size_t ccl_dtype_size(enum ccl_dtype t);
 const char *ccl_dtype_name(enum ccl_dtype t);
 

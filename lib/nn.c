@@ -14,6 +14,41 @@
 
 #include "nn.h"
 
+/* ---- helpers ----
+ *
+ * The build uses -O2, at which GCC only vectorizes a loop whose trip count
+ * it knows; it does vectorize straight-line code.  The loops below therefore
+ * work in fixed blocks of eight, which the compiler turns into SIMD
+ * instructions, and finish the remainder one element at a time. */
+
+/* Sum of n floats.  The eight partial sums also break the dependency chain
+ * of one long running sum. */
+static float sum_floats(const float *x, int n)
+{
+	float part[8] = { 0 };
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			part[j] += x[i + j];
+	float s = 0.0f;
+	for (; i < n; i++)
+		s += x[i];
+	for (int j = 0; j < 8; j++)
+		s += part[j];
+	return s;
+}
+
+// dst (N) += src (N)
+static void add_floats(float *restrict dst, const float *restrict src, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			dst[i + j] += src[i + j];
+	for (; i < n; i++)
+		dst[i] += src[i];
+}
+
 /* ---- fully connected ---- */
 
 // in (B,IN), w (OUT,IN), b (OUT) -> out (B,OUT)
@@ -140,8 +175,7 @@ static void col2im(float *din, const float *col, int c, int h, int wd, int k,
 					const float *src = col + (size_t)y * ow;
 					float *dst = plane + (size_t)iy * wd - pad + kj;
 					if (stride == 1) {
-						for (int x = x0; x < x1; x++)
-							dst[x] += src[x];
+						add_floats(dst + x0, src + x0, x1 - x0);
 					} else {
 						for (int x = x0; x < x1; x++)
 							dst[x * stride] += src[x];
@@ -195,13 +229,8 @@ void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
 			/* Summed in double: a plane and a batch together can hold tens
 			 * of thousands of terms. */
 			double s = 0.0;
-			for (int i = 0; i < batch; i++) {
-				const float *d = dout + i * out_size + (size_t)co * p;
-				float part = 0.0f;
-				for (int j = 0; j < p; j++)
-					part += d[j];
-				s += part;
-			}
+			for (int i = 0; i < batch; i++)
+				s += sum_floats(dout + i * out_size + (size_t)co * p, p);
 			db[co] = (float)s;
 		}
 	}
@@ -238,6 +267,36 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 
 /* ---- pooling ---- */
 
+/* The common 2x2, stride 2 pool, without inner loops: every comparison is a
+ * select rather than a branch, which matters because which pixel of a window
+ * wins is unpredictable. */
+static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
+                               size_t planes, int h, int w)
+{
+	int oh = h / 2, ow = w / 2;
+	for (size_t pl = 0; pl < planes; pl++) {
+		const float *src = in + pl * h * w;
+		float *dst = out + pl * oh * ow;
+		int32_t *am = argmax + pl * oh * ow;
+		for (int y = 0; y < oh; y++) {
+			const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
+			for (int x = 0; x < ow; x++) {
+				int i = 2 * y * w + 2 * x;
+				float m = r0[2 * x];
+				int best = i;
+				best = r0[2 * x + 1] > m ? i + 1 : best;
+				m = r0[2 * x + 1] > m ? r0[2 * x + 1] : m;
+				best = r1[2 * x] > m ? i + w : best;
+				m = r1[2 * x] > m ? r1[2 * x] : m;
+				best = r1[2 * x + 1] > m ? i + w + 1 : best;
+				m = r1[2 * x + 1] > m ? r1[2 * x + 1] : m;
+				dst[y * ow + x] = m;
+				am[y * ow + x] = best;
+			}
+		}
+	}
+}
+
 // in (B,C,H,W) -> out (B,C,OH,OW), argmax (B,C,OH,OW)
 void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
                            int batch, int c, int h, int w, int k, int stride)
@@ -245,6 +304,10 @@ void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
 	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
 	size_t planes = (size_t)batch * c;
 
+	if (k == 2 && stride == 2) {
+		maxpool2x2_forward(out, argmax, in, planes, h, w);
+		return;
+	}
 	for (size_t pl = 0; pl < planes; pl++) {
 		const float *src = in + pl * h * w;
 		float *dst = out + pl * oh * ow;
@@ -271,6 +334,34 @@ void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
 	}
 }
 
+static void maxpool2x2_backward(float *din, const float *dout, const int32_t *argmax,
+                                size_t planes, int h, int w)
+{
+	int oh = h / 2, ow = w / 2;
+	for (size_t pl = 0; pl < planes; pl++) {
+		float *dst = din + pl * h * w;
+		const float *d = dout + pl * oh * ow;
+		const int32_t *am = argmax + pl * oh * ow;
+		for (int y = 0; y < oh; y++) {
+			float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
+			for (int x = 0; x < ow; x++) {
+				int at = am[y * ow + x] - (2 * y * w + 2 * x); /* 0, 1, w or w+1 */
+				float g = d[y * ow + x];
+				r0[2 * x] = at == 0 ? g : 0.0f;
+				r0[2 * x + 1] = at == 1 ? g : 0.0f;
+				r1[2 * x] = at == w ? g : 0.0f;
+				r1[2 * x + 1] = at == w + 1 ? g : 0.0f;
+			}
+			if (w & 1) { /* the column no window covers */
+				r0[w - 1] = 0.0f;
+				r1[w - 1] = 0.0f;
+			}
+		}
+		if (h & 1)
+			memset(dst + (size_t)(h - 1) * w, 0, sizeof(float) * (size_t)w);
+	}
+}
+
 // dout (B,C,OH,OW) -> din (B,C,H,W)
 void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
                             int batch, int c, int h, int w, int k, int stride)
@@ -278,42 +369,21 @@ void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax
 	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
 	size_t planes = (size_t)batch * c;
 
-	if (stride != k) {
-		/* Overlapping (or gapped) windows: a pixel can receive from several
-		 * outputs, so clear and add. */
-		memset(din, 0, sizeof(float) * planes * h * w);
-		for (size_t pl = 0; pl < planes; pl++) {
-			float *dst = din + pl * h * w;
-			const float *d = dout + pl * oh * ow;
-			const int32_t *am = argmax + pl * oh * ow;
-			for (int j = 0; j < oh * ow; j++)
-				dst[am[j]] += d[j];
-		}
+	if (k == 2 && stride == 2) {
+		/* Windows tile the plane: write each pixel once, the gradient at
+		 * the window's maximum and zero elsewhere, which saves clearing
+		 * din first. */
+		maxpool2x2_backward(din, dout, argmax, planes, h, w);
 		return;
 	}
-	/* Windows tile the plane: write each pixel once, the gradient at the
-	 * window's maximum and zero elsewhere, which saves clearing din first. */
+	memset(din, 0, sizeof(float) * planes * h * w);
 	for (size_t pl = 0; pl < planes; pl++) {
 		float *dst = din + pl * h * w;
 		const float *d = dout + pl * oh * ow;
 		const int32_t *am = argmax + pl * oh * ow;
-		for (int y = 0; y < oh; y++) {
-			for (int ki = 0; ki < k; ki++) {
-				int iy = y * k + ki;
-				float *row = dst + (size_t)iy * w;
-				for (int x = 0; x < ow; x++) {
-					int j = y * ow + x;
-					for (int kj = 0; kj < k; kj++) {
-						int ix = x * k + kj;
-						row[ix] = am[j] == iy * w + ix ? d[j] : 0.0f;
-					}
-				}
-				for (int ix = ow * k; ix < w; ix++) /* columns no window covers */
-					row[ix] = 0.0f;
-			}
-		}
-		for (int iy = oh * k; iy < h; iy++) /* rows no window covers */
-			memset(dst + (size_t)iy * w, 0, sizeof(float) * (size_t)w);
+		/* Adding, not storing: overlapping windows can share a maximum. */
+		for (int j = 0; j < oh * ow; j++)
+			dst[am[j]] += d[j];
 	}
 }
 
