@@ -267,9 +267,10 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 
 /* ---- pooling ---- */
 
-/* The common 2x2, stride 2 pool, without inner loops: every comparison is a
- * select rather than a branch, which matters because which pixel of a window
- * wins is unpredictable. */
+/* The common 2x2, stride 2 pool.  Which pixel of a window wins is
+ * unpredictable, so the code avoids branches: the maxima are maxss-style
+ * selects and the winner's index is computed with arithmetic on the
+ * comparison results.  Ties go to the first pixel in row-major order. */
 static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
                                size_t planes, int h, int w)
 {
@@ -281,17 +282,13 @@ static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
 		for (int y = 0; y < oh; y++) {
 			const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
 			for (int x = 0; x < ow; x++) {
-				int i = 2 * y * w + 2 * x;
-				float m = r0[2 * x];
-				int best = i;
-				best = r0[2 * x + 1] > m ? i + 1 : best;
-				m = r0[2 * x + 1] > m ? r0[2 * x + 1] : m;
-				best = r1[2 * x] > m ? i + w : best;
-				m = r1[2 * x] > m ? r1[2 * x] : m;
-				best = r1[2 * x + 1] > m ? i + w + 1 : best;
-				m = r1[2 * x + 1] > m ? r1[2 * x + 1] : m;
-				dst[y * ow + x] = m;
-				am[y * ow + x] = best;
+				float a0 = r0[2 * x], a1 = r0[2 * x + 1];
+				float a2 = r1[2 * x], a3 = r1[2 * x + 1];
+				int right0 = a1 > a0, right1 = a3 > a2;
+				float m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
+				int lower = m1 > m0;
+				dst[y * ow + x] = m1 > m0 ? m1 : m0;
+				am[y * ow + x] = 2 * y * w + 2 * x + right0 + lower * (w + right1 - right0);
 			}
 		}
 	}
@@ -345,12 +342,10 @@ static void maxpool2x2_backward(float *din, const float *dout, const int32_t *ar
 		for (int y = 0; y < oh; y++) {
 			float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
 			for (int x = 0; x < ow; x++) {
-				int at = am[y * ow + x] - (2 * y * w + 2 * x); /* 0, 1, w or w+1 */
-				float g = d[y * ow + x];
-				r0[2 * x] = at == 0 ? g : 0.0f;
-				r0[2 * x + 1] = at == 1 ? g : 0.0f;
-				r1[2 * x] = at == w ? g : 0.0f;
-				r1[2 * x + 1] = at == w + 1 ? g : 0.0f;
+				/* Clear the window, then store at its maximum: no
+				 * data-dependent branch. */
+				r0[2 * x] = r0[2 * x + 1] = r1[2 * x] = r1[2 * x + 1] = 0.0f;
+				dst[am[y * ow + x]] = d[y * ow + x];
 			}
 			if (w & 1) { /* the column no window covers */
 				r0[w - 1] = 0.0f;
