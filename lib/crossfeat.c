@@ -17,38 +17,36 @@ void ccl_class_means(float *mu, const double *sums, const double *counts, int cl
 			mu[(long)c * dim + f] = counts[c] > 0 ? (float)(sums[(long)c * dim + f] / counts[c]) : 0.0f;
 }
 
-/* MSE(z, target) and its gradient 2 (z - target) / (batch * dim), scaled. */
-static double mse_into(const float *z, const float *target, long count, float lambda, float *dz)
+/* Sum of squared differences between z and target over `count` elements;
+ * adds scale * 2 (z - target) into dz. */
+static double squared_error_into(const float *z, const float *target, long count, double scale, float *dz)
 {
-	double sum = 0, scale = 2.0 * lambda / (double)count;
+	double sum = 0;
 	for (long i = 0; i < count; i++) {
 		double d = (double)z[i] - target[i];
 		sum += d * d;
-		dz[i] += (float)(scale * d);
+		dz[i] += (float)(2.0 * scale * d);
 	}
-	return sum / (double)count;
+	return sum;
 }
 
 double ccl_model_variant_loss(const float *z, const float *const *cross, int k, int batch, int dim, float lambda,
                               float *dz)
 {
-	double loss = 0;
+	long count = (long)batch * dim;
+	double sum = 0;
 	for (int j = 0; j < k; j++)
-		loss += mse_into(z, cross[j], (long)batch * dim, lambda, dz);
-	return loss;
+		sum += squared_error_into(z, cross[j], count, lambda / (double)count, dz);
+	return sum / (double)count;
 }
 
 double ccl_data_variant_loss(const float *z, const int32_t *labels, const float *mu, int batch, int dim, float lambda,
                              float *dz)
 {
-	double sum = 0, scale = 2.0 * lambda / ((double)batch * dim);
-	for (int b = 0; b < batch; b++) {
-		const float *target = mu + (long)labels[b] * dim;
-		for (int f = 0; f < dim; f++) {
-			double d = (double)z[(long)b * dim + f] - target[f];
-			sum += d * d;
-			dz[(long)b * dim + f] += (float)(scale * d);
-		}
-	}
-	return sum / ((double)batch * dim);
+	long count = (long)batch * dim;
+	double sum = 0;
+	for (int b = 0; b < batch; b++)
+		sum += squared_error_into(z + (long)b * dim, mu + (long)labels[b] * dim, dim, lambda / (double)count,
+		                          dz + (long)b * dim);
+	return sum / (double)count;
 }
