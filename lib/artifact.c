@@ -497,7 +497,7 @@ static int parse_manifest(const char *path, const char *text, size_t len, ccl_ar
                           struct manifest_tensor *mts)
 {
 	struct reader r = {.path = path};
-	int rc = -1, have_format = 0, have_version = 0;
+	int rc = -1, have_format = 0, have_version = 0, have_crc = 0;
 
 	yaml_parser_initialize(&r.parser);
 	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
@@ -547,6 +547,11 @@ static int parse_manifest(const char *path, const char *text, size_t len, ccl_ar
 		if (expect(&r, YAML_SCALAR_EVENT, "a plain value"))
 			goto out;
 		const char *value = scalar(&r);
+		if ((!strcmp(key, "format") && have_format) || (!strcmp(key, "version") && have_version) ||
+		    (!strcmp(key, "kind") && a->kind[0]) || (!strcmp(key, "manifest_crc32") && have_crc++)) {
+			ccl_fail(CCL_EXIT_INPUT, path, "manifest: key '%s' given twice", key);
+			goto out;
+		}
 		if (!strcmp(key, "format")) {
 			if (strcmp(value, CCL_FORMAT_NAME)) {
 				ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (format '%s')", value);

@@ -12,6 +12,10 @@
 
 #define CONFIG_MAX (1 << 20)
 
+/* Values read from a config file, kept for the life of the process. */
+static char *kept[256];
+static int nkept;
+
 const char *const ccl_format_names[] = {"table", "yaml", "json", NULL};
 
 static void print_help(const struct ccl_option *options, const char *usage, const char *about)
@@ -114,7 +118,12 @@ static void apply_config(const char *path, const struct ccl_option *options, ccl
 					else if (!strcmp(v, "true"))
 						handler(opt, NULL, ctx);
 				} else {
-					handler(opt, v, ctx);
+					/* Handlers keep value pointers, as they do for argv:
+					 * give them a copy that outlives the parser. */
+					if (nkept == (int)(sizeof kept / sizeof *kept))
+						problem = "too many values";
+					else
+						handler(opt, kept[nkept++] = ccl_xstrdup(v), ctx);
 				}
 				if (!in_list)
 					key[0] = 0;

@@ -181,7 +181,8 @@ ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int i
 	for (int i = 0; i < net->n_layers; i++) {
 		const struct layer *l = &net->layers[i];
 		if (l->kind == LAYER_CONV) {
-			size_t s = ccl_conv2d_col_size(l->in_c, l->in_h, l->in_w, l->k, l->stride, l->pad);
+			size_t s = ccl_conv2d_col_size(l->in_c, l->in_h, l->in_w, l->out_c, l->k,
+			                               l->stride, l->pad);
 			if (s > col)
 				col = s;
 		}

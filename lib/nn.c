@@ -90,18 +90,101 @@ void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
 		            1.0f, dout, out_dim, w, in_dim, 0.0f, din, in_dim);
 }
 
-/* ---- 2-D convolution ---- */
+/* ---- 2-D convolution ----
+ *
+ * Both passes turn the convolution into matrix products, one sample at a
+ * time, with two layouts of the column matrix.
+ *
+ * Stride 1 (every convolution of LeNet-5) uses a "wide" layout.  The sample
+ * is first copied into a zero-padded buffer xp of (H + 2 pad) x (W + 2 pad)
+ * = PH x PW per channel, and the output is computed on an OH x PW grid, as
+ * if it were as wide as the padded input; the last PW - OW columns of every
+ * output row are meaningless and dropped.  In exchange, row (ci,ki,kj) of the
+ * column matrix is the contiguous run of OH*PW floats of xp starting at
+ * channel ci, row ki, column kj: one long copy instead of OH short ones with
+ * padding checks.  At LeNet sizes the short copies cost more than the product
+ * itself, while the extra columns add only (PW - OW) / OW to the product
+ * (14% for conv1, 40% for conv2).
+ *
+ * Other strides use the classic im2col matrix (C*K*K, OH*OW).
+ */
+
+struct conv_shape {
+	int oh, ow;     /* output size */
+	int ph, pw;     /* padded input (wide layout) */
+	int n;          /* columns of the column matrix: OH*PW (wide) or OH*OW */
+	int ckk;        /* rows of the column matrix */
+	int wide;       /* stride 1: the wide layout */
+	size_t xp_size; /* floats of xp: C*PH*PW, plus K-1 so the last rows can overrun */
+};
+
+static struct conv_shape conv_shape(int c, int h, int wd, int k, int stride, int pad)
+{
+	struct conv_shape s;
+	s.oh = ccl_conv2d_out_dim(h, k, stride, pad);
+	s.ow = ccl_conv2d_out_dim(wd, k, stride, pad);
+	s.ph = h + 2 * pad;
+	s.pw = wd + 2 * pad;
+	s.wide = stride == 1;
+	s.n = s.wide ? s.oh * s.pw : s.oh * s.ow;
+	s.ckk = c * k * k;
+	s.xp_size = (size_t)c * s.ph * s.pw + (size_t)(k - 1);
+	return s;
+}
 
 int ccl_conv2d_out_dim(int h, int k, int stride, int pad)
 {
 	return (h + 2 * pad - k) / stride + 1;
 }
 
-size_t ccl_conv2d_col_size(int c, int h, int wd, int k, int stride, int pad)
+size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int pad)
 {
-	size_t oh = (size_t)ccl_conv2d_out_dim(h, k, stride, pad);
-	size_t ow = (size_t)ccl_conv2d_out_dim(wd, k, stride, pad);
-	return (size_t)c * (size_t)k * (size_t)k * oh * ow;
+	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
+	size_t col = (size_t)s.ckk * (size_t)s.n;
+	/* The wide layout also needs the product before cropping, (OC, N),
+	 * and xp. */
+	return s.wide ? col + (size_t)oc * (size_t)s.n + s.xp_size : col;
+}
+
+// in (C,H,W) of one sample -> xp (C,PH,PW) plus K-1 trailing floats, zero
+// outside the image
+static void pad_input(float *xp, const float *in, int c, int h, int wd, int pad,
+                      const struct conv_shape *s)
+{
+	memset(xp, 0, sizeof(float) * s->xp_size);
+	for (int ci = 0; ci < c; ci++)
+		for (int y = 0; y < h; y++)
+			memcpy(xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad,
+			       in + ((size_t)ci * h + y) * wd, sizeof(float) * (size_t)wd);
+}
+
+// xp (C,PH,PW) -> col (C*K*K, OH*PW), wide layout
+static void im2col_wide(float *col, const float *xp, int c, int k, const struct conv_shape *s)
+{
+	for (int ci = 0; ci < c; ci++)
+		for (int ki = 0; ki < k; ki++)
+			for (int kj = 0; kj < k; kj++) {
+				/* Reads at most K-1 floats past the channel: into the
+				 * next channel or xp's tail, and only for dropped
+				 * output columns. */
+				memcpy(col, xp + ((size_t)ci * s->ph + ki) * s->pw + kj,
+				       sizeof(float) * (size_t)s->n);
+				col += s->n;
+			}
+}
+
+// dcol (C*K*K, OH*PW) -> dxp (C,PH,PW), the adjoint of im2col_wide.  The
+// dropped columns of dcol must be zero (they are, when the output gradient
+// was zero there), since they land on real pixels.
+static void col2im_wide(float *dxp, const float *dcol, int c, int k, const struct conv_shape *s)
+{
+	memset(dxp, 0, sizeof(float) * s->xp_size);
+	for (int ci = 0; ci < c; ci++)
+		for (int ki = 0; ki < k; ki++)
+			for (int kj = 0; kj < k; kj++) {
+				add_floats(dxp + ((size_t)ci * s->ph + ki) * s->pw + kj, dcol, s->n);
+				dcol += s->n;
+			}
 }
 
 /* For kernel offset kj, the output columns x whose input column
@@ -141,12 +224,8 @@ static void im2col(float *col, const float *in, int c, int h, int wd, int k,
 					const float *src = plane + (size_t)iy * wd - pad + kj;
 					for (int x = 0; x < x0; x++)
 						dst[x] = 0.0f;
-					if (stride == 1) {
-						memcpy(dst + x0, src + x0, sizeof(float) * (size_t)(x1 - x0));
-					} else {
-						for (int x = x0; x < x1; x++)
-							dst[x] = src[x * stride];
-					}
+					for (int x = x0; x < x1; x++)
+						dst[x] = src[x * stride];
 					for (int x = x1; x < ow; x++)
 						dst[x] = 0.0f;
 				}
@@ -174,12 +253,8 @@ static void col2im(float *din, const float *col, int c, int h, int wd, int k,
 						continue;
 					const float *src = col + (size_t)y * ow;
 					float *dst = plane + (size_t)iy * wd - pad + kj;
-					if (stride == 1) {
-						add_floats(dst + x0, src + x0, x1 - x0);
-					} else {
-						for (int x = x0; x < x1; x++)
-							dst[x * stride] += src[x];
-					}
+					for (int x = x0; x < x1; x++)
+						dst[x * stride] += src[x];
 				}
 				col += (size_t)oh * ow;
 			}
@@ -192,14 +267,38 @@ void ccl_conv2d_forward(float *out, const float *in, const float *w, const float
                         float *col, int batch, int c, int h, int wd,
                         int oc, int k, int stride, int pad)
 {
-	int oh = ccl_conv2d_out_dim(h, k, stride, pad), ow = ccl_conv2d_out_dim(wd, k, stride, pad);
-	int p = oh * ow, ckk = c * k * k;
-	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
+	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * s.oh * s.ow;
+	float *prod = col + (size_t)s.ckk * s.n, *xp = prod + (size_t)oc * s.n;
 
 	for (int i = 0; i < batch; i++) {
 		float *o = out + i * out_size;
+		if (s.wide) {
+			pad_input(xp, in + i * in_size, c, h, wd, pad, &s);
+			im2col_wide(col, xp, c, k, &s);
+			// prod (OC,OH*PW) = w (OC,CKK) . col (CKK,OH*PW)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, s.n, s.ckk,
+			            1.0f, w, s.ckk, col, s.n, 0.0f, prod, s.n);
+			/* Keep the first OW columns of each row and add the bias
+			 * on the way (adding zero when there is none). */
+			for (int co = 0; co < oc; co++) {
+				float bias = b ? b[co] : 0.0f;
+				for (int y = 0; y < s.oh; y++) {
+					const float *src = prod + (size_t)co * s.n + (size_t)y * s.pw;
+					float *dst = o + ((size_t)co * s.oh + y) * s.ow;
+					int x = 0;
+					for (; x + 8 <= s.ow; x += 8)
+						for (int j = 0; j < 8; j++)
+							dst[x + j] = src[x + j] + bias;
+					for (; x < s.ow; x++)
+						dst[x] = src[x] + bias;
+				}
+			}
+			continue;
+		}
 		float beta = 0.0f;
-		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, oh, ow);
+		int p = s.oh * s.ow;
+		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
 		if (b) {
 			/* The bias goes in first and the product accumulates onto it,
 			 * which saves a pass over the output. */
@@ -209,8 +308,8 @@ void ccl_conv2d_forward(float *out, const float *in, const float *w, const float
 			beta = 1.0f;
 		}
 		// out_i (OC,P) = w (OC,CKK) . col (CKK,P)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, p, ckk,
-		            1.0f, w, ckk, col, p, beta, o, p);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, p, s.ckk,
+		            1.0f, w, s.ckk, col, p, beta, o, p);
 	}
 }
 
@@ -220,35 +319,66 @@ void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
                          int batch, int c, int h, int wd,
                          int oc, int k, int stride, int pad)
 {
-	int oh = ccl_conv2d_out_dim(h, k, stride, pad), ow = ccl_conv2d_out_dim(wd, k, stride, pad);
-	int p = oh * ow, ckk = c * k * k;
+	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
+	int p = s.oh * s.ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+	float *dprod = col + (size_t)s.ckk * s.n, *xp = dprod + (size_t)oc * s.n;
 
 	if (db) {
 		for (int co = 0; co < oc; co++) {
-			/* Summed in double: a plane and a batch together can hold tens
-			 * of thousands of terms. */
-			double s = 0.0;
+			/* Summed in double across samples: a batch of planes
+			 * holds tens of thousands of terms. */
+			double sum = 0.0;
 			for (int i = 0; i < batch; i++)
-				s += sum_floats(dout + i * out_size + (size_t)co * p, p);
-			db[co] = (float)s;
+				sum += sum_floats(dout + i * out_size + (size_t)co * p, p);
+			db[co] = (float)sum;
 		}
 	}
+	if (batch <= 0) {
+		memset(dw, 0, sizeof(float) * (size_t)oc * s.ckk);
+		return;
+	}
+	/* The dropped columns of the wide output gradient stay zero for the
+	 * whole batch: clear them once. */
+	if (s.wide)
+		memset(dprod, 0, sizeof(float) * (size_t)oc * s.n);
+
 	for (int i = 0; i < batch; i++) {
 		const float *d = dout + i * out_size;
-		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, oh, ow);
-		// dw (OC,CKK) += dout_i (OC,P) . col^T (P,CKK); the first sample overwrites
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, ckk, p,
-		            1.0f, d, p, col, p, i == 0 ? 0.0f : 1.0f, dw, ckk);
-		if (din) {
-			// dcol (CKK,P) = w^T (CKK,OC) . dout_i (OC,P), into the same workspace
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, p, oc,
-			            1.0f, w, ckk, d, p, 0.0f, col, p);
-			col2im(din + i * in_size, col, c, h, wd, k, stride, pad, oh, ow);
+		const float *g = d; /* the output gradient as the products want it */
+		int ld = p;
+		if (s.wide) {
+			pad_input(xp, in + i * in_size, c, h, wd, pad, &s);
+			im2col_wide(col, xp, c, k, &s);
+			for (int co = 0; co < oc; co++)
+				for (int y = 0; y < s.oh; y++)
+					memcpy(dprod + (size_t)co * s.n + (size_t)y * s.pw,
+					       d + ((size_t)co * s.oh + y) * s.ow, sizeof(float) * (size_t)s.ow);
+			g = dprod;
+			ld = s.n;
+		} else {
+			im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
+		}
+		// dw (OC,CKK) += g (OC,N) . col^T (N,CKK); the first sample overwrites
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, s.ckk, s.n,
+		            1.0f, g, ld, col, s.n, i == 0 ? 0.0f : 1.0f, dw, s.ckk);
+		if (!din)
+			continue;
+		// dcol (CKK,N) = w^T (CKK,OC) . g (OC,N), into the same workspace
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.ckk, s.n, oc,
+		            1.0f, w, s.ckk, g, ld, 0.0f, col, s.n);
+		float *di = din + i * in_size;
+		if (s.wide) {
+			col2im_wide(xp, col, c, k, &s);
+			for (int ci = 0; ci < c; ci++)
+				for (int y = 0; y < h; y++)
+					memcpy(di + ((size_t)ci * h + y) * wd,
+					       xp + ((size_t)ci * s.ph + y + pad) * s.pw + pad,
+					       sizeof(float) * (size_t)wd);
+		} else {
+			col2im(di, col, c, h, wd, k, stride, pad, s.oh, s.ow);
 		}
 	}
-	if (batch <= 0)
-		memset(dw, 0, sizeof(float) * (size_t)oc * ckk);
 }
 
 /* ---- activations ---- */

@@ -1,0 +1,199 @@
+/*
+ * ccl-train-step - run K local steps of one agent.
+ *
+ * Reads the agent's state and shard, optionally its neighbours' models (for
+ * the model-variant term) and the feature statistics they sent (for the
+ * data-variant term), runs the steps (train.h) and writes the next state and,
+ * on request, the model to publish.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "train.h"
+
+#define MAX_INPUTS 64
+
+enum {
+	OPT_STATE, OPT_SHARD, OPT_OUTPUT, OPT_MODEL, OPT_STEPS, OPT_BATCH, OPT_LR, OPT_MILESTONES, OPT_LR_FACTOR,
+	OPT_MOMENTUM, OPT_WD, OPT_NO_NESTEROV, OPT_NEIGHBOUR, OPT_FEATSTAT, OPT_LAMBDA_M, OPT_LAMBDA_D, OPT_THREADS,
+	OPT_VERBOSE,
+};
+
+static const struct ccl_option options[] = {
+	[OPT_STATE] = {"state", 'S', "FILE", "the agent's state (required)"},
+	[OPT_SHARD] = {"shard", 'd', "FILE", "the agent's shard (required)"},
+	[OPT_OUTPUT] = {"output", 'o', "FILE", "next state to write (required; may equal --state)"},
+	[OPT_MODEL] = {"model-out", 'm', "FILE", "also write the model to publish"},
+	[OPT_STEPS] = {"steps", 'K', "K", "local steps to run (default 1)"},
+	[OPT_BATCH] = {"batch", 'b', "B", "mini-batch size (default 32)"},
+	[OPT_LR] = {"lr", 0, "LR", "learning rate (required)"},
+	[OPT_MILESTONES] = {"milestones", 0, "E1,E2,...", "multiply the learning rate by --lr-factor from these epochs on"},
+	[OPT_LR_FACTOR] = {"lr-factor", 0, "F", "factor at each milestone (default 0.1)"},
+	[OPT_MOMENTUM] = {"momentum", 0, "BETA", "momentum (default 0.9)"},
+	[OPT_WD] = {"weight-decay", 0, "WD", "weight decay on every parameter (default 1e-4)"},
+	[OPT_NO_NESTEROV] = {"no-nesterov", 0, NULL, "heavy-ball momentum instead of Nesterov"},
+	[OPT_NEIGHBOUR] = {"neighbor-model", 'n', "FILE", "a neighbour's model as received (repeatable)"},
+	[OPT_FEATSTAT] = {"featstat", 'f', "FILE", "a feature statistic received from a neighbour (repeatable)"},
+	[OPT_LAMBDA_M] = {"lambda-m", 0, "L", "weight of the model-variant term (default 0)"},
+	[OPT_LAMBDA_D] = {"lambda-d", 0, "L", "weight of the data-variant term (default 0)"},
+	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
+	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print losses, accuracy and bytes written on stderr"},
+	{0},
+};
+
+struct args {
+	const char *state, *shard, *output, *model;
+	const char *neighbours[MAX_INPUTS], *featstats[MAX_INPUTS];
+	int n_neighbours, n_featstats, threads, verbose, have_lr;
+	struct ccl_train_config cfg;
+};
+
+static void parse_milestones(struct ccl_train_config *cfg, const char *v)
+{
+	char *copy = ccl_xstrdup(v), *save = NULL;
+	cfg->n_milestones = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (cfg->n_milestones == CCL_MAX_MILESTONES)
+			ccl_usage_error("--milestones: at most %d epochs", CCL_MAX_MILESTONES);
+		cfg->milestones[cfg->n_milestones++] = (int)ccl_parse_long("milestones", tok, 0, 1000000);
+	}
+	free(copy);
+}
+
+static void handle(int opt, const char *v, void *ctx)
+{
+	struct args *a = ctx;
+	struct ccl_train_config *c = &a->cfg;
+	switch (opt) {
+	case OPT_STATE: a->state = v; break;
+	case OPT_SHARD: a->shard = v; break;
+	case OPT_OUTPUT: a->output = v; break;
+	case OPT_MODEL: a->model = v; break;
+	case OPT_STEPS: c->steps = ccl_parse_long("steps", v, 1, 100000000); break;
+	case OPT_BATCH: c->batch = (int)ccl_parse_long("batch", v, 1, 1000000); break;
+	case OPT_LR: c->lr = ccl_parse_double("lr", v, 0, 1e3, 1); a->have_lr = 1; break;
+	case OPT_MILESTONES: parse_milestones(c, v); break;
+	case OPT_LR_FACTOR: c->lr_factor = ccl_parse_double("lr-factor", v, 0, 1, 1); break;
+	case OPT_MOMENTUM: c->momentum = ccl_parse_double("momentum", v, 0, 0.999999, 0); break;
+	case OPT_WD: c->weight_decay = ccl_parse_double("weight-decay", v, 0, 1, 0); break;
+	case OPT_NO_NESTEROV: c->nesterov = 0; break;
+	case OPT_NEIGHBOUR:
+		if (a->n_neighbours == MAX_INPUTS)
+			ccl_usage_error("at most %d neighbour models", MAX_INPUTS);
+		a->neighbours[a->n_neighbours++] = v;
+		break;
+	case OPT_FEATSTAT:
+		if (a->n_featstats == MAX_INPUTS)
+			ccl_usage_error("at most %d feature statistics", MAX_INPUTS);
+		a->featstats[a->n_featstats++] = v;
+		break;
+	case OPT_LAMBDA_M: c->lambda_m = ccl_parse_double("lambda-m", v, 0, 1e6, 0); break;
+	case OPT_LAMBDA_D: c->lambda_d = ccl_parse_double("lambda-d", v, 0, 1e6, 0); break;
+	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
+	case OPT_VERBOSE: a->verbose = 1; break;
+	}
+}
+
+/* A received statistic must describe this agent's model and feature space. */
+static int load_featstat(struct ccl_featstat *fs, const char *path, const ccl_agent *state)
+{
+	ccl_artifact *art = ccl_artifact_read(path, "featstat");
+	long model_agent;
+	int rc = -1;
+	if (!art)
+		return -1;
+	if (ccl_artifact_get_long(art, path, "model_agent", &model_agent) || ccl_featstat_from_artifact(fs, art, path))
+		goto out;
+	if (fs->classes != ccl_net_classes(state->net) || fs->dim != ccl_net_feature_dim(state->net)) {
+		ccl_fail(CCL_EXIT_INPUT, path, "statistic of %d classes x %d features; the model has %d x %d", fs->classes,
+		         fs->dim, ccl_net_classes(state->net), ccl_net_feature_dim(state->net));
+		ccl_featstat_free(fs);
+		goto out;
+	}
+	if (model_agent != state->agent) {
+		ccl_fail(CCL_EXIT_INPUT, path, "was computed with agent %ld's model, not agent %ld's", model_agent,
+		         state->agent);
+		ccl_featstat_free(fs);
+		goto out;
+	}
+	rc = 0;
+out:
+	ccl_artifact_free(art);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.threads = 1,
+	                 .cfg = {.batch = 32, .steps = 1, .lr_factor = 0.1, .momentum = 0.9, .weight_decay = 1e-4,
+	                         .nesterov = 1}};
+	ccl_agent state, neighbours[MAX_INPUTS];
+	struct ccl_featstat received[MAX_INPUTS];
+	struct ccl_train_report report;
+	ccl_shard shard;
+
+	int first = ccl_cli_parse(argc, argv, options,
+	                          "ccl-train-step -S STATE -d SHARD -o NEXT [-m MODEL] --lr LR [--steps K] [--batch B]\n"
+	                          "                      [--neighbor-model FILE]... [--featstat FILE]...\n"
+	                          "                      [--lambda-m L] [--lambda-d L] [--milestones E1,E2]",
+	                          "Run K local SGD steps (Nesterov momentum, weight decay) of one agent on its\n"
+	                          "shard, with the CCL model-variant term against the neighbour models given and\n"
+	                          "the data-variant term against the feature statistics received.  With neither\n"
+	                          "lambda it is plain local SGD.",
+	                          handle, &a);
+	if (first < argc)
+		ccl_usage_error("unexpected argument '%s'", argv[first]);
+	if (!a.state || !a.shard || !a.output)
+		ccl_usage_error("--state, --shard and -o/--output are required");
+	if (!a.have_lr)
+		ccl_usage_error("--lr is required");
+	if (a.cfg.lambda_m > 0 && !a.n_neighbours)
+		ccl_usage_error("--lambda-m needs at least one --neighbor-model");
+	ccl_set_threads(a.threads);
+
+	if (ccl_agent_load(&state, a.state, "state") || ccl_shard_load(&shard, a.shard) ||
+	    ccl_agent_check_shard(&state, &shard, a.shard))
+		ccl_die();
+	if (a.cfg.batch > shard.n) {
+		ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.cfg.batch, shard.n);
+		ccl_die();
+	}
+	for (int j = 0; j < a.n_neighbours; j++)
+		if (ccl_agent_load(&neighbours[j], a.neighbours[j], NULL) ||
+		    ccl_agent_check_compatible(&state, &neighbours[j], a.neighbours[j]))
+			ccl_die();
+	for (int j = 0; j < a.n_featstats; j++)
+		if (load_featstat(&received[j], a.featstats[j], &state))
+			ccl_die();
+	a.cfg.neighbours = neighbours;
+	a.cfg.n_neighbours = a.n_neighbours;
+	a.cfg.received = received;
+	a.cfg.n_received = a.n_featstats;
+
+	if (ccl_train(&state, &shard, &a.cfg, &report))
+		ccl_die();
+	long state_bytes = ccl_agent_write(&state, "state", a.output);
+	long model_bytes = a.model ? ccl_agent_write(&state, "model", a.model) : 0;
+	if (state_bytes < 0 || model_bytes < 0)
+		ccl_die();
+	if (a.verbose)
+		fprintf(stderr,
+		        "%s: agent %ld now at epoch %ld step %ld: loss %.4f (ce %.4f, model-variant %.4f, data-variant "
+		        "%.4f), batch accuracy %.1f%%, lr %g; wrote %ld bytes of state, %ld of model\n",
+		        ccl_progname(), state.agent, state.epoch, state.step,
+		        report.loss_ce + a.cfg.lambda_m * report.loss_m + a.cfg.lambda_d * report.loss_d, report.loss_ce,
+		        report.loss_m, report.loss_d, 100.0 * (double)report.correct / (double)report.samples, report.lr,
+		        state_bytes, model_bytes);
+
+	for (int j = 0; j < a.n_featstats; j++)
+		ccl_featstat_free(&received[j]);
+	for (int j = 0; j < a.n_neighbours; j++)
+		ccl_agent_free(&neighbours[j]);
+	ccl_shard_free(&shard);
+	ccl_agent_free(&state);
+	return 0;
+}

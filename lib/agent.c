@@ -1,0 +1,149 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "error.h"
+
+int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent)
+{
+	memset(a, 0, sizeof *a);
+	a->net = ccl_net_create(arch, classes, c, h, w);
+	if (!a->net)
+		return -1;
+	int64_t n[1] = {(int64_t)ccl_net_param_count(a->net)};
+	a->artifact = ccl_artifact_new("state");
+	a->params = ccl_artifact_add(a->artifact, "params", CCL_F32, 1, n)->data;
+	a->momentum = ccl_artifact_add(a->artifact, "momentum", CCL_F32, 1, n)->data;
+	ccl_net_init_params(a->net, seed, a->params);
+	a->agent = agent;
+	a->seed = seed;
+	return 0;
+}
+
+int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
+{
+	long classes, c, h, w, seed;
+	const char *arch;
+
+	memset(a, 0, sizeof *a);
+	a->artifact = ccl_artifact_read(path, kind);
+	if (!a->artifact)
+		return -1;
+	ccl_artifact *art = a->artifact;
+	if (strcmp(art->kind, "state") && strcmp(art->kind, "model")) {
+		ccl_fail(CCL_EXIT_INPUT, path, "is a %s artifact, expected a state or a model", art->kind);
+		goto fail;
+	}
+	if (!(arch = ccl_artifact_get(art, "arch"))) {
+		ccl_fail(CCL_EXIT_INPUT, path, "manifest has no 'arch'");
+		goto fail;
+	}
+	if (ccl_artifact_get_long(art, path, "classes", &classes) || ccl_artifact_get_long(art, path, "channels", &c) ||
+	    ccl_artifact_get_long(art, path, "height", &h) || ccl_artifact_get_long(art, path, "width", &w) ||
+	    ccl_artifact_get_long(art, path, "agent", &a->agent) || ccl_artifact_get_long(art, path, "epoch", &a->epoch) ||
+	    ccl_artifact_get_long(art, path, "step", &a->step) ||
+	    ccl_artifact_get_long(art, path, "iteration", &a->iteration) ||
+	    ccl_artifact_get_long(art, path, "seed", &seed) || ccl_artifact_get_double(art, path, "lr", &a->lr))
+		goto fail;
+	if (classes < 2 || classes > 256 || c < 1 || c > 16 || h < 1 || h > 4096 || w < 1 || w > 4096) {
+		ccl_fail(CCL_EXIT_INPUT, path, "implausible class count or input shape");
+		goto fail;
+	}
+	a->seed = (uint64_t)seed;
+	a->net = ccl_net_create(arch, (int)classes, (int)c, (int)h, (int)w);
+	if (!a->net) {
+		ccl_fail(CCL_EXIT_INPUT, path, "%s", ccl_error_message());
+		goto fail;
+	}
+	struct ccl_tensor *p = ccl_artifact_tensor(art, path, "params", CCL_F32);
+	if (!p)
+		goto fail;
+	if (p->count != ccl_net_param_count(a->net)) {
+		ccl_fail(CCL_EXIT_INPUT, path, "holds %zu parameters; %s with %ld classes has %zu", p->count, arch, classes,
+		         ccl_net_param_count(a->net));
+		goto fail;
+	}
+	a->params = p->data;
+	if (!strcmp(art->kind, "state")) {
+		struct ccl_tensor *m = ccl_artifact_tensor(art, path, "momentum", CCL_F32);
+		if (!m)
+			goto fail;
+		if (m->count != p->count) {
+			ccl_fail(CCL_EXIT_INPUT, path, "momentum and parameters differ in size");
+			goto fail;
+		}
+		a->momentum = m->data;
+	}
+	return 0;
+fail:
+	ccl_agent_free(a);
+	return -1;
+}
+
+void ccl_agent_free(ccl_agent *a)
+{
+	ccl_artifact_free(a->artifact);
+	ccl_net_free(a->net);
+	memset(a, 0, sizeof *a);
+}
+
+long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
+{
+	ccl_artifact *out = ccl_artifact_new(kind);
+	int c, h, w;
+	long bytes;
+
+	ccl_net_input_shape(a->net, &c, &h, &w);
+	ccl_artifact_set(out, "arch", "%s", ccl_net_arch(a->net));
+	ccl_artifact_set(out, "classes", "%d", ccl_net_classes(a->net));
+	ccl_artifact_set(out, "channels", "%d", c);
+	ccl_artifact_set(out, "height", "%d", h);
+	ccl_artifact_set(out, "width", "%d", w);
+	ccl_artifact_set(out, "features", "%d", ccl_net_feature_dim(a->net));
+	ccl_artifact_set(out, "agent", "%ld", a->agent);
+	ccl_artifact_set(out, "epoch", "%ld", a->epoch);
+	ccl_artifact_set(out, "step", "%ld", a->step);
+	ccl_artifact_set(out, "iteration", "%ld", a->iteration);
+	ccl_artifact_set(out, "lr", "%.9g", a->lr);
+	ccl_artifact_set(out, "seed", "%llu", (unsigned long long)a->seed);
+	/* The tensors are borrowed for the write: the copies below are only
+	 * pointers, cleared again before the artifact is freed. */
+	int64_t n[1] = {(int64_t)ccl_net_param_count(a->net)};
+	ccl_artifact_adopt(out, "params", CCL_F32, 1, n, a->params);
+	if (!strcmp(kind, "state"))
+		ccl_artifact_adopt(out, "momentum", CCL_F32, 1, n, a->momentum);
+	bytes = ccl_artifact_write(out, path);
+	for (int i = 0; i < out->ntensors; i++)
+		out->tensors[i].data = NULL;
+	ccl_artifact_free(out);
+	return bytes;
+}
+
+int ccl_agent_check_compatible(const ccl_agent *a, const ccl_agent *other, const char *path)
+{
+	int c1, h1, w1, c2, h2, w2;
+	ccl_net_input_shape(a->net, &c1, &h1, &w1);
+	ccl_net_input_shape(other->net, &c2, &h2, &w2);
+	if (strcmp(ccl_net_arch(a->net), ccl_net_arch(other->net)))
+		return ccl_fail(CCL_EXIT_INPUT, path, "architecture %s does not match %s", ccl_net_arch(other->net),
+		                ccl_net_arch(a->net));
+	if (ccl_net_classes(a->net) != ccl_net_classes(other->net))
+		return ccl_fail(CCL_EXIT_INPUT, path, "%d classes do not match %d", ccl_net_classes(other->net),
+		                ccl_net_classes(a->net));
+	if (c1 != c2 || h1 != h2 || w1 != w2)
+		return ccl_fail(CCL_EXIT_INPUT, path, "input %dx%dx%d does not match %dx%dx%d", c2, h2, w2, c1, h1, w1);
+	return 0;
+}
+
+int ccl_agent_check_shard(const ccl_agent *a, const ccl_shard *s, const char *shard_path)
+{
+	int c, h, w;
+	ccl_net_input_shape(a->net, &c, &h, &w);
+	if (s->classes != ccl_net_classes(a->net))
+		return ccl_fail(CCL_EXIT_INPUT, shard_path, "shard has %d classes, the model %d", s->classes,
+		                ccl_net_classes(a->net));
+	if (s->c != c || s->h != h || s->w != w)
+		return ccl_fail(CCL_EXIT_INPUT, shard_path, "images are %dx%dx%d, the model takes %dx%dx%d", s->c, s->h,
+		                s->w, c, h, w);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * agent.h - an agent's parameters on disk: the state it keeps and the model
+ * it publishes.
+ *
+ * A "state" artifact holds the parameters, the momentum buffer and the
+ * counters of one agent (epoch, step within the epoch, iterations done, the
+ * learning rate of the last local step, the seed of its batch order); it
+ * never leaves the agent.  A "model" artifact holds the parameters only: it
+ * is what neighbours receive.  Both carry the architecture, class count and
+ * input shape, and a reader refuses a file whose architecture or shape does
+ * not match the one it works with.
+ */
+#ifndef CCL_AGENT_H
+#define CCL_AGENT_H
+
+#include <stdint.h>
+
+#include "artifact.h"
+#include "model.h"
+#include "shard.h"
+
+typedef struct ccl_agent {
+	ccl_artifact *artifact; /* owns the tensors below */
+	ccl_net *net;
+	float *params;
+	float *momentum; /* NULL for a model */
+	long agent, epoch, step, iteration;
+	double lr;       /* learning rate of the last local step; 0 before the first */
+	uint64_t seed;
+} ccl_agent;
+
+/* A fresh state: parameters from the seed (the same for every agent given
+ * the same seed), zero momentum, counters at zero. */
+int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent);
+
+/* Loads a state or a model; `kind` "state" or "model" insists on one, NULL
+ * takes either. */
+int ccl_agent_load(ccl_agent *a, const char *path, const char *kind);
+void ccl_agent_free(ccl_agent *a);
+
+/* Writes the state (with momentum) or the model (parameters only) of `a`.
+ * Returns the bytes written or -1. */
+long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path);
+
+/* Fails, naming `path`, unless `other` has the architecture, class count and
+ * input shape of `a`. */
+int ccl_agent_check_compatible(const ccl_agent *a, const ccl_agent *other, const char *path);
+/* Fails, naming `shard_path`, unless the shard's images and classes fit `a`. */
+int ccl_agent_check_shard(const ccl_agent *a, const ccl_shard *s, const char *shard_path);
+
+#endif

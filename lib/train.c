@@ -1,0 +1,241 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crossfeat.h"
+#include "error.h"
+#include "nn.h"
+#include "train.h"
+
+double ccl_train_lr(const struct ccl_train_config *config, long epoch)
+{
+	double lr = config->lr;
+	for (int i = 0; i < config->n_milestones; i++)
+		if (epoch >= config->milestones[i])
+			lr *= config->lr_factor;
+	return lr;
+}
+
+int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
+                   uint32_t *rows)
+{
+	uint32_t *order = ccl_xmalloc((size_t)shard->n * sizeof *order);
+	long start = step * batch, count = shard->n - start < batch ? shard->n - start : batch;
+	ccl_epoch_order(seed, (uint32_t)agent, (uint32_t)epoch, order, (size_t)shard->n);
+	memcpy(rows, order + start, (size_t)count * sizeof *rows);
+	free(order);
+	return (int)count;
+}
+
+void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim)
+{
+	fs->classes = classes;
+	fs->dim = dim;
+	fs->sums = ccl_xcalloc((size_t)classes * dim, sizeof *fs->sums);
+	fs->counts = ccl_xcalloc((size_t)classes, sizeof *fs->counts);
+}
+
+void ccl_featstat_free(struct ccl_featstat *fs)
+{
+	free(fs->sums);
+	free(fs->counts);
+	memset(fs, 0, sizeof *fs);
+}
+
+void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
+                           const uint32_t *rows, int count)
+{
+	enum { CHUNK = 256 };
+	size_t image = (size_t)shard->c * shard->h * shard->w;
+	float *x = ccl_xmalloc(CHUNK * image * sizeof *x);
+	int32_t labels[CHUNK];
+	for (int at = 0; at < count; at += CHUNK) {
+		int b = count - at < CHUNK ? count - at : CHUNK;
+		ccl_shard_batch(shard, rows + at, b, x, labels);
+		ccl_net_forward(net, params, x, b);
+		ccl_featstat_accumulate(fs->sums, fs->counts, ccl_net_features(net), labels, b, fs->dim);
+	}
+	free(x);
+}
+
+ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs)
+{
+	ccl_artifact *a = ccl_artifact_new("featstat");
+	int64_t shape[2] = {fs->classes, fs->dim};
+	float *sums = ccl_artifact_add(a, "sums", CCL_F32, 2, shape)->data;
+	int32_t *counts = ccl_artifact_add(a, "counts", CCL_I32, 1, shape)->data;
+	ccl_artifact_set(a, "classes", "%d", fs->classes);
+	ccl_artifact_set(a, "features", "%d", fs->dim);
+	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
+		sums[i] = (float)fs->sums[i];
+	for (int c = 0; c < fs->classes; c++)
+		counts[c] = (int32_t)fs->counts[c];
+	return a;
+}
+
+int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, const char *path)
+{
+	struct ccl_tensor *sums = ccl_artifact_tensor(a, path, "sums", CCL_F32), *counts;
+	if (!sums || !(counts = ccl_artifact_tensor(a, path, "counts", CCL_I32)))
+		return -1;
+	if (sums->ndim != 2 || counts->ndim != 1 || counts->shape[0] != sums->shape[0])
+		return ccl_fail(CCL_EXIT_INPUT, path, "feature statistic tensors disagree in shape");
+	ccl_featstat_init(fs, (int)sums->shape[0], (int)sums->shape[1]);
+	const float *s = sums->data;
+	const int32_t *n = counts->data;
+	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
+		fs->sums[i] = s[i];
+	for (int c = 0; c < fs->classes; c++) {
+		if (n[c] < 0) {
+			ccl_featstat_free(fs);
+			return ccl_fail(CCL_EXIT_INPUT, path, "negative count for class %d", c);
+		}
+		fs->counts[c] = n[c];
+	}
+	return 0;
+}
+
+int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_config *cfg,
+              struct ccl_train_report *report)
+{
+	ccl_net *net = state->net;
+	size_t np = ccl_net_param_count(net), image = (size_t)shard->c * shard->h * shard->w;
+	int classes = ccl_net_classes(net), dim = ccl_net_feature_dim(net), B = cfg->batch;
+	long steps_per_epoch = ccl_steps_per_epoch(shard->n, B);
+	int use_m = cfg->lambda_m > 0 && cfg->n_neighbours > 0, use_d = cfg->lambda_d > 0;
+
+	float *x = ccl_xmalloc((size_t)B * image * sizeof *x);
+	int32_t *labels = ccl_xmalloc((size_t)B * sizeof *labels);
+	uint32_t *order = ccl_xmalloc((size_t)shard->n * sizeof *order);
+	float *grad = ccl_xmalloc(np * sizeof *grad);
+	float *dlogits = ccl_xmalloc((size_t)B * classes * sizeof *dlogits);
+	float *dz = ccl_xmalloc((size_t)B * dim * sizeof *dz);
+	float *cross = use_m ? ccl_xmalloc((size_t)cfg->n_neighbours * B * dim * sizeof *cross) : NULL;
+	const float **cross_rows = ccl_xcalloc((size_t)cfg->n_neighbours + 1, sizeof *cross_rows);
+	float *mu = use_d ? ccl_xmalloc((size_t)classes * dim * sizeof *mu) : NULL;
+	struct ccl_featstat pooled = {0};
+	long order_epoch = -1;
+
+	if (use_d)
+		ccl_featstat_init(&pooled, classes, dim);
+	memset(report, 0, sizeof *report);
+	if (state->step >= steps_per_epoch) /* the batch size changed: start the next epoch */
+		state->epoch++, state->step = 0;
+
+	for (long s = 0; s < cfg->steps; s++) {
+		if (order_epoch != state->epoch) {
+			ccl_epoch_order(state->seed, (uint32_t)state->agent, (uint32_t)state->epoch, order, (size_t)shard->n);
+			order_epoch = state->epoch;
+		}
+		long start = state->step * B;
+		int b = shard->n - start < B ? (int)(shard->n - start) : B;
+		double lr = ccl_train_lr(cfg, state->epoch);
+		ccl_shard_batch(shard, order + start, b, x, labels);
+
+		/* Model-variant cross-features: this batch under each neighbour's model. */
+		for (int j = 0; use_m && j < cfg->n_neighbours; j++) {
+			ccl_net_forward(net, cfg->neighbours[j].params, x, b);
+			memcpy(cross + (size_t)j * b * dim, ccl_net_features(net), (size_t)b * dim * sizeof *cross);
+			cross_rows[j] = cross + (size_t)j * b * dim;
+		}
+		ccl_net_forward(net, state->params, x, b);
+		const float *z = ccl_net_features(net);
+		report->loss_ce += ccl_softmax_xent(ccl_net_logits(net), labels, b, classes, dlogits);
+		report->correct += ccl_count_correct(ccl_net_logits(net), labels, b, classes);
+		report->samples += b;
+
+		memset(dz, 0, (size_t)b * dim * sizeof *dz);
+		if (use_m)
+			report->loss_m += ccl_model_variant_loss(z, cross_rows, cfg->n_neighbours, b, dim,
+			                                         (float)cfg->lambda_m, dz);
+		if (use_d) {
+			/* Class means pooled from this batch's own statistic and the received ones. */
+			memset(pooled.sums, 0, (size_t)classes * dim * sizeof *pooled.sums);
+			memset(pooled.counts, 0, (size_t)classes * sizeof *pooled.counts);
+			ccl_featstat_accumulate(pooled.sums, pooled.counts, z, labels, b, dim);
+			for (int j = 0; j < cfg->n_received; j++) {
+				for (long i = 0; i < (long)classes * dim; i++)
+					pooled.sums[i] += cfg->received[j].sums[i];
+				for (int c = 0; c < classes; c++)
+					pooled.counts[c] += cfg->received[j].counts[c];
+			}
+			ccl_class_means(mu, pooled.sums, pooled.counts, classes, dim);
+			report->loss_d += ccl_data_variant_loss(z, labels, mu, b, dim, (float)cfg->lambda_d, dz);
+		}
+		ccl_net_backward(net, state->params, dlogits, use_m || use_d ? dz : NULL, grad);
+
+		struct ccl_sgd sgd = {(float)lr, (float)cfg->momentum, (float)cfg->weight_decay, cfg->nesterov};
+		ccl_sgd_step(&sgd, state->params, state->momentum, grad, np);
+		state->lr = lr;
+		state->iteration++;
+		if (++state->step == steps_per_epoch)
+			state->epoch++, state->step = 0;
+		report->lr = lr;
+	}
+	if (cfg->steps > 0) {
+		report->loss_ce /= (double)cfg->steps;
+		report->loss_m /= (double)cfg->steps;
+		report->loss_d /= (double)cfg->steps;
+	}
+	int finite = 1;
+	for (size_t p = 0; p < np && finite; p++)
+		finite = isfinite(state->params[p]);
+
+	ccl_featstat_free(&pooled);
+	free(mu);
+	free(cross_rows);
+	free(cross);
+	free(dz);
+	free(dlogits);
+	free(grad);
+	free(order);
+	free(labels);
+	free(x);
+	if (!finite)
+		return ccl_fail(CCL_EXIT_FAILURE, NULL, "training diverged: parameters are no longer finite "
+		                "(lower the learning rate)");
+	return 0;
+}
+
+void ccl_evaluate(ccl_net *net, const float *params, const ccl_shard *test, struct ccl_eval_result *r)
+{
+	enum { CHUNK = 500 };
+	int classes = ccl_net_classes(net);
+	size_t image = (size_t)test->c * test->h * test->w;
+	float *x = ccl_xmalloc(CHUNK * image * sizeof *x);
+	int32_t labels[CHUNK];
+	uint32_t rows[CHUNK];
+
+	memset(r, 0, sizeof *r);
+	r->class_correct = ccl_xcalloc((size_t)classes, sizeof *r->class_correct);
+	r->class_total = ccl_xcalloc((size_t)classes, sizeof *r->class_total);
+	for (int at = 0; at < test->n; at += CHUNK) {
+		int b = test->n - at < CHUNK ? test->n - at : CHUNK;
+		for (int i = 0; i < b; i++)
+			rows[i] = (uint32_t)(at + i);
+		ccl_shard_batch(test, rows, b, x, labels);
+		ccl_net_forward(net, params, x, b);
+		const float *logits = ccl_net_logits(net);
+		r->loss += ccl_softmax_xent(logits, labels, b, classes, NULL) * b;
+		for (int i = 0; i < b; i++) {
+			int best = 0;
+			for (int c = 1; c < classes; c++)
+				if (logits[(size_t)i * classes + c] > logits[(size_t)i * classes + best])
+					best = c;
+			r->class_total[labels[i]]++;
+			r->class_correct[labels[i]] += best == labels[i];
+			r->correct += best == labels[i];
+		}
+	}
+	r->samples = test->n;
+	r->accuracy = test->n ? (double)r->correct / test->n : 0;
+	r->loss = test->n ? r->loss / test->n : 0;
+	free(x);
+}
+
+void ccl_eval_result_free(struct ccl_eval_result *r)
+{
+	free(r->class_correct);
+	free(r->class_total);
+	memset(r, 0, sizeof *r);
+}

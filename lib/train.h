@@ -1,0 +1,81 @@
+/*
+ * train.h - what an agent computes: local steps with the CCL terms, feature
+ * statistics of a batch, and evaluation on a test set.
+ *
+ * One local step (ALGORITHM.md steps 2, 4 and 5) on the batch the state's
+ * counters name (shard.h):
+ *   - cross-features z_ij = f(x_j; batch) under each neighbour model x_j
+ *     given, when lambda_m > 0;
+ *   - own features z_i and logits under the live parameters;
+ *   - L = L_ce + lambda_m * L_m + lambda_d * L_d, where L_d pools the
+ *     statistic of z_i on this batch with the statistics received;
+ *   - g = dL/dx + wd x, m = beta m + g, x -= lr (g + beta m) (Nesterov).
+ * With lambda_m = lambda_d = 0 it is plain local SGD.
+ */
+#ifndef CCL_TRAIN_H
+#define CCL_TRAIN_H
+
+#include "agent.h"
+#include "optim.h"
+#include "shard.h"
+
+#define CCL_MAX_MILESTONES 8
+
+struct ccl_featstat {
+	int classes, dim;
+	double *sums;   /* classes x dim */
+	double *counts; /* classes */
+};
+
+struct ccl_train_config {
+	int batch;
+	long steps;
+	double lr;                        /* base learning rate */
+	int milestones[CCL_MAX_MILESTONES]; /* epochs at which lr is multiplied by lr_factor */
+	int n_milestones;
+	double lr_factor;
+	double momentum, weight_decay;
+	int nesterov;
+	double lambda_m, lambda_d;
+	const ccl_agent *neighbours;      /* neighbour models as received (before mixing) */
+	int n_neighbours;
+	const struct ccl_featstat *received; /* statistics received from neighbours */
+	int n_received;
+};
+
+struct ccl_train_report {
+	double loss_ce, loss_m, loss_d; /* means over the steps run */
+	long correct, samples;
+	double lr;                      /* learning rate of the last step */
+};
+
+/* Runs config->steps local steps on `state`, advancing its counters. */
+int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_config *config,
+              struct ccl_train_report *report);
+
+/* The learning rate of an epoch under the multi-step schedule. */
+double ccl_train_lr(const struct ccl_train_config *config, long epoch);
+
+/* The shard rows of the batch at (epoch, step) for an agent. */
+int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
+                   uint32_t *rows);
+
+void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim);
+void ccl_featstat_free(struct ccl_featstat *fs);
+/* Adds the features of the given shard rows under the model `params` of `net`. */
+void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
+                           const uint32_t *rows, int count);
+ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs);
+int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, const char *path);
+
+struct ccl_eval_result {
+	double accuracy, loss;
+	long correct, samples;
+	long *class_correct, *class_total; /* per class, allocated */
+};
+
+/* Accuracy and mean cross-entropy of params on the whole shard. */
+void ccl_evaluate(ccl_net *net, const float *params, const ccl_shard *test, struct ccl_eval_result *r);
+void ccl_eval_result_free(struct ccl_eval_result *r);
+
+#endif
