@@ -148,7 +148,7 @@ int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const
 {
 	enum { OPT_HELP = 1000, OPT_VERSION, OPT_CONFIG };
 	struct option longopts[64];
-	char shortopts[128] = "+";
+	char shortopts[128] = "";
 	int n = 0;
 
 	ccl_set_progname(argv[0]);

@@ -1,0 +1,136 @@
+/*
+ * ccl-featstat - class-wise feature sums and counts of a shard's batch under
+ * given models: the statistics CCL agents send each other.
+ *
+ * Agent i runs it with each neighbour j's model as received: the result is
+ * what i sends to j (j's data-variant cross-features).  The batch is the one
+ * i's next ccl-train-step uses (read from i's state), or the whole shard.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "error.h"
+#include "train.h"
+
+#define MAX_MODELS 64
+
+enum { OPT_SHARD, OPT_STATE, OPT_WHOLE, OPT_BATCH, OPT_MODEL, OPT_OUTPUT, OPT_THREADS, OPT_VERBOSE };
+
+static const struct ccl_option options[] = {
+	[OPT_SHARD] = {"shard", 'd', "FILE", "the data (required)"},
+	[OPT_STATE] = {"state", 'S', "FILE", "use the batch of this state's next step (seed, agent, epoch, step)"},
+	[OPT_WHOLE] = {"whole", 0, NULL, "use the whole shard instead of one batch"},
+	[OPT_BATCH] = {"batch", 'b', "B", "mini-batch size, as given to ccl-train-step (default 32)"},
+	[OPT_MODEL] = {"model", 'M', "FILE", "model whose features to summarise (repeatable)"},
+	[OPT_OUTPUT] = {"output", 'o', "FILE", "statistic to write, one per --model, in order (repeatable)"},
+	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
+	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes written on stderr"},
+	{0},
+};
+
+struct args {
+	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS];
+	int whole, batch, n_models, n_outputs, threads, verbose;
+};
+
+static void handle(int opt, const char *v, void *ctx)
+{
+	struct args *a = ctx;
+	switch (opt) {
+	case OPT_SHARD: a->shard = v; break;
+	case OPT_STATE: a->state = v; break;
+	case OPT_WHOLE: a->whole = 1; break;
+	case OPT_BATCH: a->batch = (int)ccl_parse_long("batch", v, 1, 1000000); break;
+	case OPT_MODEL:
+		if (a->n_models == MAX_MODELS)
+			ccl_usage_error("at most %d models", MAX_MODELS);
+		a->models[a->n_models++] = v;
+		break;
+	case OPT_OUTPUT:
+		if (a->n_outputs == MAX_MODELS)
+			ccl_usage_error("at most %d outputs", MAX_MODELS);
+		a->outputs[a->n_outputs++] = v;
+		break;
+	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
+	case OPT_VERBOSE: a->verbose = 1; break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.batch = 32, .threads = 1};
+	ccl_shard shard;
+	ccl_agent state = {0};
+	uint32_t *rows;
+	int count;
+
+	int first = ccl_cli_parse(argc, argv, options,
+	                          "ccl-featstat -d SHARD (-S STATE | --whole) [--batch B] -M MODEL -o OUT\n"
+	                          "                    [-M MODEL -o OUT]...",
+	                          "Compute the class-wise sums and counts of the features of a shard's batch (the\n"
+	                          "one the state's next training step uses) or of the whole shard, under each\n"
+	                          "model given, and write one feature statistic artifact per model.",
+	                          handle, &a);
+	if (first < argc)
+		ccl_usage_error("unexpected argument '%s'", argv[first]);
+	if (!a.shard || !a.n_models)
+		ccl_usage_error("--shard and at least one --model are required");
+	if (a.n_outputs != a.n_models)
+		ccl_usage_error("%d --model but %d -o/--output: give one output per model", a.n_models, a.n_outputs);
+	if (!a.state == !a.whole)
+		ccl_usage_error("give exactly one of --state and --whole");
+	ccl_set_threads(a.threads);
+
+	if (ccl_shard_load(&shard, a.shard))
+		ccl_die();
+	rows = ccl_xmalloc((size_t)shard.n * sizeof *rows);
+	if (a.whole) {
+		for (int i = 0; i < shard.n; i++)
+			rows[i] = (uint32_t)i;
+		count = shard.n;
+	} else {
+		if (ccl_agent_load(&state, a.state, "state") || ccl_agent_check_shard(&state, &shard, a.shard))
+			ccl_die();
+		if (a.batch > shard.n) {
+			ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.batch, shard.n);
+			ccl_die();
+		}
+		long epoch = state.epoch, step = state.step;
+		if (step >= ccl_steps_per_epoch(shard.n, a.batch)) /* as ccl-train-step does */
+			epoch++, step = 0;
+		count = ccl_batch_rows(&shard, state.seed, state.agent, epoch, step, a.batch, rows);
+	}
+
+	for (int m = 0; m < a.n_models; m++) {
+		ccl_agent model;
+		struct ccl_featstat fs;
+		if (ccl_agent_load(&model, a.models[m], NULL) || ccl_agent_check_shard(&model, &shard, a.shard) ||
+		    (state.net && ccl_agent_check_compatible(&state, &model, a.models[m])))
+			ccl_die();
+		ccl_featstat_init(&fs, ccl_net_classes(model.net), ccl_net_feature_dim(model.net));
+		ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count);
+		ccl_artifact *out = ccl_featstat_to_artifact(&fs);
+		ccl_artifact_set(out, "arch", "%s", ccl_net_arch(model.net));
+		ccl_artifact_set(out, "data_agent", "%ld", shard.agent);
+		ccl_artifact_set(out, "model_agent", "%ld", model.agent);
+		if (state.net) {
+			ccl_artifact_set(out, "epoch", "%ld", state.epoch);
+			ccl_artifact_set(out, "step", "%ld", state.step);
+		}
+		ccl_artifact_set(out, "samples", "%d", count);
+		long bytes = ccl_artifact_write(out, a.outputs[m]);
+		if (bytes < 0)
+			ccl_die();
+		if (a.verbose)
+			fprintf(stderr, "%s: %s: %d x %d statistic, %ld bytes (payload %ld)\n", ccl_progname(), a.outputs[m],
+			        fs.classes, fs.dim, bytes, (long)((fs.dim + 1) * fs.classes * 4));
+		ccl_artifact_free(out);
+		ccl_featstat_free(&fs);
+		ccl_agent_free(&model);
+	}
+	free(rows);
+	ccl_agent_free(&state);
+	ccl_shard_free(&shard);
+	return 0;
+}

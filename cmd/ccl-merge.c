@@ -1,0 +1,179 @@
+/*
+ * ccl-merge - the gossip step, and averages of models.
+ *
+ * With --state: x_i <- x_i + gamma * sum_j w_j (x_j - x_i) over the
+ * neighbour models given, optionally followed by the quasi-global momentum
+ * correction m_i <- m_i - (x_after - x_before) / lr_prev; writes the merged
+ * state.  Without --state: the plain or weighted average of the MODEL
+ * operands, written as a model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "error.h"
+#include "gossip.h"
+
+#define MAX_INPUTS 256
+
+enum { OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_OUTPUT, OPT_VERBOSE };
+
+static const struct ccl_option options[] = {
+	[OPT_STATE] = {"state", 'S', "FILE", "the agent's state: gossip mode"},
+	[OPT_NEIGHBOUR] = {"neighbor-model", 'n', "FILE", "a neighbour's published model (repeatable)"},
+	[OPT_WEIGHTS] = {"weights", 'w', "W0,W1,...", "gossip: self then neighbour weights; average: one per model; sum 1"},
+	[OPT_GAMMA] = {"gamma", 'g', "G", "averaging rate in (0, 1] (default 1)"},
+	[OPT_QGM] = {"qgm", 0, NULL, "apply the quasi-global momentum correction"},
+	[OPT_OUTPUT] = {"output", 'o', "FILE", "merged state or averaged model (required)"},
+	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes received and written on stderr"},
+	{0},
+};
+
+struct args {
+	const char *state, *output, *neighbours[MAX_INPUTS];
+	int n_neighbours, qgm, verbose, n_weights;
+	double gamma, weights[MAX_INPUTS + 1];
+};
+
+static void handle(int opt, const char *v, void *ctx)
+{
+	struct args *a = ctx;
+	switch (opt) {
+	case OPT_STATE: a->state = v; break;
+	case OPT_NEIGHBOUR:
+		if (a->n_neighbours == MAX_INPUTS)
+			ccl_usage_error("at most %d neighbour models", MAX_INPUTS);
+		a->neighbours[a->n_neighbours++] = v;
+		break;
+	case OPT_WEIGHTS: {
+		char *copy = ccl_xstrdup(v), *save = NULL;
+		a->n_weights = 0;
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (a->n_weights == MAX_INPUTS + 1)
+				ccl_usage_error("--weights: too many weights");
+			a->weights[a->n_weights++] = ccl_parse_double("weights", tok, 0, 1, 0);
+		}
+		free(copy);
+		break;
+	}
+	case OPT_GAMMA: a->gamma = ccl_parse_double("gamma", v, 0, 1, 1); break;
+	case OPT_QGM: a->qgm = 1; break;
+	case OPT_OUTPUT: a->output = v; break;
+	case OPT_VERBOSE: a->verbose = 1; break;
+	}
+}
+
+static void check_weights(const struct args *a, int expected, const char *what)
+{
+	double sum = 0;
+	if (a->n_weights != expected)
+		ccl_usage_error("--weights: %d given, %d expected (%s)", a->n_weights, expected, what);
+	for (int i = 0; i < a->n_weights; i++)
+		sum += a->weights[i];
+	if (fabs(sum - 1.0) > 1e-6)
+		ccl_usage_error("--weights: they sum to %.9g, not 1", sum);
+}
+
+/* Loads models and checks them against `ref` (or the first one). */
+static ccl_agent *load_models(const char *const *paths, int n, const ccl_agent *ref, long *bytes)
+{
+	ccl_agent *models = ccl_xcalloc((size_t)n, sizeof *models);
+	*bytes = 0;
+	for (int j = 0; j < n; j++) {
+		if (ccl_agent_load(&models[j], paths[j], NULL) ||
+		    ccl_agent_check_compatible(ref ? ref : &models[0], &models[j], paths[j]))
+			ccl_die();
+		*bytes += (long)(ccl_net_param_count(models[j].net) * sizeof(float));
+	}
+	return models;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.gamma = 1.0};
+	long received, written;
+
+	int first = ccl_cli_parse(argc, argv, options,
+	                          "ccl-merge -S STATE -n MODEL [-n MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm] -o OUT\n"
+	                          "       ccl-merge [--weights W1,...] -o OUT MODEL...",
+	                          "Gossip: mix an agent's parameters with its neighbours' models (uniform weights\n"
+	                          "1/(deg+1) unless given), optionally correct its momentum (QGM), write the state.\n"
+	                          "Average: the plain or weighted average of the MODEL operands, written as a model.",
+	                          handle, &a);
+	if (!a.output)
+		ccl_usage_error("-o/--output is required");
+
+	if (!a.state) {
+		int n = argc - first;
+		if (a.n_neighbours || a.qgm)
+			ccl_usage_error("--neighbor-model and --qgm need --state; to average models give them as operands");
+		if (n < 1)
+			ccl_usage_error("give --state for gossip, or models to average");
+		if (a.n_weights)
+			check_weights(&a, n, "one per model");
+		ccl_agent *models = load_models((const char *const *)argv + first, n, NULL, &received);
+		const float **vecs = ccl_xmalloc((size_t)n * sizeof *vecs);
+		for (int j = 0; j < n; j++)
+			vecs[j] = models[j].params;
+		ccl_agent avg = models[0];
+		avg.params = ccl_xmalloc(ccl_net_param_count(avg.net) * sizeof(float));
+		avg.agent = -1;
+		ccl_average(avg.params, vecs, a.n_weights ? a.weights : NULL, n, ccl_net_param_count(avg.net));
+		if ((written = ccl_agent_write(&avg, "model", a.output)) < 0)
+			ccl_die();
+		if (a.verbose)
+			fprintf(stderr, "%s: averaged %d models into %s (%ld bytes)\n", ccl_progname(), n, a.output, written);
+		free(avg.params);
+		free(vecs);
+		for (int j = 0; j < n; j++)
+			ccl_agent_free(&models[j]);
+		free(models);
+		return 0;
+	}
+
+	if (first < argc)
+		ccl_usage_error("unexpected argument '%s' (gossip takes neighbours with --neighbor-model)", argv[first]);
+	if (!a.n_neighbours)
+		ccl_usage_error("gossip needs at least one --neighbor-model");
+	double self_weight = 1.0 / (a.n_neighbours + 1), *w = ccl_xmalloc((size_t)a.n_neighbours * sizeof *w);
+	if (a.n_weights) {
+		check_weights(&a, a.n_neighbours + 1, "the agent's own, then one per neighbour");
+		self_weight = a.weights[0];
+	}
+	for (int j = 0; j < a.n_neighbours; j++)
+		w[j] = a.n_weights ? a.weights[j + 1] : self_weight;
+
+	ccl_agent state;
+	if (ccl_agent_load(&state, a.state, "state"))
+		ccl_die();
+	ccl_agent *models = load_models(a.neighbours, a.n_neighbours, &state, &received);
+	size_t np = ccl_net_param_count(state.net);
+	const float **vecs = ccl_xmalloc((size_t)a.n_neighbours * sizeof *vecs);
+	for (int j = 0; j < a.n_neighbours; j++)
+		vecs[j] = models[j].params;
+	float *before = ccl_xmalloc(np * sizeof *before);
+	memcpy(before, state.params, np * sizeof *before);
+	ccl_mix(state.params, vecs, w, a.n_neighbours, a.gamma, np);
+	/* Before the first local step there is no previous learning rate; all
+	 * agents then hold the same initial parameters and mixing changes nothing. */
+	int corrected = a.qgm && state.lr > 0;
+	if (corrected)
+		ccl_qgm_correct(state.momentum, before, state.params, state.lr, np);
+	if ((written = ccl_agent_write(&state, "state", a.output)) < 0)
+		ccl_die();
+	if (a.verbose)
+		fprintf(stderr, "%s: agent %ld mixed with %d neighbours (gamma %g)%s; received %ld parameter bytes\n",
+		        ccl_progname(), state.agent, a.n_neighbours, a.gamma,
+		        corrected ? ", momentum corrected" : "", received);
+	free(before);
+	free(vecs);
+	for (int j = 0; j < a.n_neighbours; j++)
+		ccl_agent_free(&models[j]);
+	free(models);
+	free(w);
+	ccl_agent_free(&state);
+	return 0;
+}
