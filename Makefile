@@ -19,7 +19,7 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIBCCL  := $(BUILD)/libccl.a
 TOOLS   := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/ccl-*.c))
-UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/unit/verify_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANS    := $(wildcard man/*.[1-8])
 
