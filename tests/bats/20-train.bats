@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# ccl-init and ccl-train-step: argument checks, bad input, then behaviour.
+
+load helpers
+
+setup_file() {
+	export P=$BATS_FILE_TMPDIR/p
+	ccl-partition -n 4 --alpha 0.5 --seed 3 -o "$P" > /dev/null
+	ccl-init --shard "$P/shard-000.ccl" --seed 9 -o "$P/s0.ccl" -m "$P/m0.ccl"
+	ccl-init --arch mlp --shard "$P/shard-000.ccl" --seed 9 -o "$P/mlp.ccl"
+	ccl-init --classes 7 --input 1x28x28 --seed 9 -o "$P/k7.ccl"
+}
+
+setup() { T=$BATS_TEST_TMPDIR; }
+
+@test "ccl-init and ccl-train-step answer --help and --version" {
+	for t in ccl-init ccl-train-step; do
+		run $t --help
+		assert_success
+		assert_output --partial "Usage: $t"
+		run $t --version
+		assert_success
+		assert_output --regexp "^$t \(ccl\) "
+	done
+}
+
+@test "ccl-init refuses an unknown architecture and a bad input shape" {
+	run ccl-init --arch resnet5 --shard "$P/shard-000.ccl" -o "$T/s.ccl"
+	assert_failure 2
+	assert_output --partial "unknown value 'resnet5'"
+	run ccl-init --classes 10 --input 28x28 -o "$T/s.ccl"
+	assert_failure 2
+	assert_output --partial "--input: '28x28' is not CxHxW"
+}
+
+@test "the same seed gives every agent the same initial parameters" {
+	ccl-init --shard "$P/shard-001.ccl" --seed 9 -o "$T/s1.ccl" -m "$T/m1.ccl"
+	cmp <(tar -xOf "$P/s0.ccl" params.bin) <(tar -xOf "$T/s1.ccl" params.bin)
+	ccl-init --shard "$P/shard-001.ccl" --seed 10 -o "$T/s2.ccl"
+	! cmp -s <(tar -xOf "$P/s0.ccl" params.bin) <(tar -xOf "$T/s2.ccl" params.bin)
+	run ccl-info "$P/s0.ccl"
+	assert_output --partial "tensor params     f32 [61706]"
+}
+
+@test "--lr is required and nonsense values are refused" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl"
+	assert_failure 2
+	assert_output --partial -- "--lr is required"
+	for bad in "--lr 0" "--lr -1" "--lr x" "--batch 0" "--batch -2" "--steps 0" "--momentum 1" "--lambda-m -1"; do
+		run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01 $bad
+		assert_failure 2
+	done
+	assert_not_exist "$T/n.ccl"
+}
+
+@test "a batch larger than the shard is refused" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01 --batch 20000
+	assert_failure 3
+	assert_output --partial "batch 20000 is larger than the shard's 15000 samples"
+}
+
+@test "a missing shard is named" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$T/none.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output "ccl-train-step: $T/none.ccl: cannot open: No such file or directory"
+}
+
+@test "a model given where a state is expected is refused" {
+	run ccl-train-step -S "$P/m0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output --partial "is a model artifact, expected a state"
+}
+
+@test "a shard given where a state is expected is refused" {
+	run ccl-train-step -S "$P/shard-001.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output --partial "is a shard artifact, expected a state"
+}
+
+@test "a state whose class count differs from the shard's is refused" {
+	run ccl-train-step -S "$P/k7.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output --partial "shard has 10 classes, the model 7"
+}
+
+@test "a neighbour model of another architecture is refused" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01 \
+		-n "$P/mlp.ccl" --lambda-m 0.1
+	assert_failure 3
+	assert_output --partial "$P/mlp.ccl: architecture mlp does not match lenet5"
+}
+
+@test "NaN in a parameter is refused with its index" {
+	# Rewrite one parameter as NaN, keeping the archive valid except for the
+	# manifest CRC, then repair that CRC so only the NaN check can object.
+	mkdir "$T/x" && tar -C "$T/x" -xf "$P/s0.ccl"
+	printf '\x00\x00\xc0\x7f' | dd of="$T/x/params.bin" bs=1 seek=400 conv=notrunc status=none
+	crc=$(gzip -c < "$T/x/params.bin" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' ')
+	awk -v c="0x$crc" '/name: params/ {p=1} p && /crc32:/ {sub(/0x[0-9a-f]+/, c); p=0} {print}' \
+		"$T/x/manifest.yaml" | grep -v '^manifest_crc32' > "$T/x/m"
+	mcrc=$(gzip -c < "$T/x/m" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' ')
+	{ cat "$T/x/m"; echo "manifest_crc32: 0x$mcrc"; } > "$T/x/manifest.yaml"
+	tar -C "$T/x" --format=ustar -cf "$T/nan.ccl" manifest.yaml params.bin momentum.bin
+	run ccl-train-step -S "$T/nan.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output "ccl-train-step: $T/nan.ccl: tensor 'params' holds NaN at index 100"
+}
+
+@test "a truncated state is refused and the output is not created" {
+	head -c 100000 "$P/s0.ccl" > "$T/cut.ccl"
+	run ccl-train-step -S "$T/cut.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	assert_output --partial "truncated"
+	assert_not_exist "$T/n.ccl"
+}
+
+@test "a failed step leaves an existing output untouched" {
+	cp "$P/s0.ccl" "$T/n.ccl"
+	run ccl-train-step -S "$P/s0.ccl" -d "$T/none.ccl" -o "$T/n.ccl" --lr 0.01
+	assert_failure 3
+	cmp "$P/s0.ccl" "$T/n.ccl"
+	[ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "a step advances the counters and is deterministic" {
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/a.ccl" -m "$T/am.ccl" --lr 0.01 --steps 3
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/b.ccl" --lr 0.01 --steps 3
+	cmp "$T/a.ccl" "$T/b.ccl"
+	run ccl-info "$T/a.ccl"
+	assert_output --partial "iteration    3"
+	assert_output --partial "step         3"
+	run ccl-info "$T/am.ccl"
+	assert_output --partial "model artifact"
+	refute_output --partial "momentum"
+	# Three calls of one step equal one call of three steps.
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/c.ccl" --lr 0.01
+	ccl-train-step -S "$T/c.ccl" -d "$P/shard-000.ccl" -o "$T/c.ccl" --lr 0.01
+	ccl-train-step -S "$T/c.ccl" -d "$P/shard-000.ccl" -o "$T/c.ccl" --lr 0.01
+	cmp "$T/a.ccl" "$T/c.ccl"
+}
+
+@test "an epoch wraps after ceil(N / B) steps and the schedule divides the rate" {
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/a.ccl" --lr 0.01 --batch 5000 --steps 3 \
+		--milestones 1 --lr-factor 0.5
+	run ccl-info "$T/a.ccl"
+	assert_output --partial "epoch        1"
+	assert_output --partial "lr           0.01"
+	ccl-train-step -S "$T/a.ccl" -d "$P/shard-000.ccl" -o "$T/a.ccl" --lr 0.01 --batch 5000 --milestones 1 --lr-factor 0.5
+	run ccl-info "$T/a.ccl"
+	assert_output --partial "lr           0.005"
+}
+
+@test "states and models stream through pipes" {
+	ccl-train-step -S - -d "$P/shard-000.ccl" -o - --lr 0.01 < "$P/s0.ccl" > "$T/p.ccl"
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/f.ccl" --lr 0.01
+	cmp "$T/p.ccl" "$T/f.ccl"
+}
