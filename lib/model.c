@@ -303,11 +303,15 @@ void ccl_net_forward(ccl_net *net, const float *params, const float *input, int 
 			ccl_linear_forward(l->out, x, w, b, batch, (int)l->in_size, l->out_c);
 			break;
 		case LAYER_MAXPOOL:
-			ccl_maxpool2d_forward(l->out, l->argmax, x, batch, l->in_c, l->in_h, l->in_w,
-			                      l->k, l->stride);
+			if (l->relu)
+				ccl_maxpool2d_relu_forward(l->out, l->argmax, x, batch, l->in_c,
+				                           l->in_h, l->in_w, l->k, l->stride);
+			else
+				ccl_maxpool2d_forward(l->out, l->argmax, x, batch, l->in_c,
+				                      l->in_h, l->in_w, l->k, l->stride);
 			break;
 		}
-		if (l->relu)
+		if (l->relu && l->kind != LAYER_MAXPOOL)
 			ccl_relu_forward(l->out, l->out, (size_t)batch * l->out_size);
 		x = l->out;
 	}
@@ -339,8 +343,9 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 		struct layer *l = &net->layers[i];
 		size_t n = (size_t)batch * l->out_size;
 		int add_features = i == net->feature_layer && dfeatures;
+		int relu_mask = l->relu && l->kind != LAYER_MAXPOOL; /* the pool masks by itself */
 
-		if ((l->relu || add_features) && dout == dlogits) {
+		if ((relu_mask || add_features) && dout == dlogits) {
 			/* The caller's gradient is read-only; take a copy to work on. */
 			memcpy(net->grad[next], dout, sizeof(float) * n);
 			dout = net->grad[next];
@@ -350,7 +355,7 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 		if (add_features)
 			for (size_t j = 0; j < n; j++)
 				d[j] += dfeatures[j];
-		if (l->relu)
+		if (relu_mask)
 			ccl_relu_backward(d, d, l->out, n);
 
 		const float *x = i > 0 ? net->layers[i - 1].out : net->input;
@@ -367,9 +372,12 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 			ccl_linear_backward(din, dw, db, dout, x, w, batch, (int)l->in_size, l->out_c);
 			break;
 		case LAYER_MAXPOOL:
-			if (din)
-				ccl_maxpool2d_backward(din, dout, l->argmax, batch, l->in_c, l->in_h, l->in_w,
-				                       l->k, l->stride);
+			if (din && l->relu)
+				ccl_maxpool2d_relu_backward(din, dout, l->out, l->argmax, batch, l->in_c,
+				                            l->in_h, l->in_w, l->k, l->stride);
+			else if (din)
+				ccl_maxpool2d_backward(din, dout, l->argmax, batch, l->in_c, l->in_h,
+				                       l->in_w, l->k, l->stride);
 			break;
 		}
 		dout = din;

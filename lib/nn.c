@@ -49,15 +49,15 @@ static inline void add_floats(float *restrict dst, const float *restrict src, in
 		dst[i] += src[i];
 }
 
-// dst (N) = src (N) + bias
-static inline void add_bias(float *restrict dst, const float *restrict src, float bias, int n)
+// dst (N) = value
+static inline void fill_floats(float *dst, float value, int n)
 {
 	int i = 0;
 	for (; i + 8 <= n; i += 8)
 		for (int j = 0; j < 8; j++)
-			dst[i + j] = src[i + j] + bias;
+			dst[i + j] = value;
 	for (; i < n; i++)
-		dst[i] = src[i] + bias;
+		dst[i] = value;
 }
 
 /* ---- fully connected ---- */
@@ -104,48 +104,52 @@ void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
 /* ---- 2-D convolution ----
  *
  * Both passes turn the convolution into matrix products, one sample at a
- * time, over one of two layouts of the column matrix.
+ * time, over one of two arrangements of the input.
  *
- * The classic im2col matrix is (C*K*K, OH*OW): row (ci,ki,kj), column (y,x)
- * holds input pixel (ci, y*stride - pad + ki, x*stride - pad + kj), zero in
- * the padding.  Building it takes C*K*K*OH short copies of OW floats.
+ * Any stride: the classic im2col matrix (C*K*K, OH*OW), whose row (ci,ki,kj),
+ * column (y,x) holds input pixel (ci, y*stride - pad + ki, x*stride - pad + kj),
+ * zero in the padding; then out = w . col.  Building it takes C*K*K*OH short
+ * copies and writes K*K times the input.
  *
- * The "wide" layout, for stride 1, first copies the sample into a
- * zero-padded buffer xp of PH x PW = (H + 2 pad) x (W + 2 pad) per channel
- * and computes the output on an OH x PW grid, as if it were as wide as the
- * padded input; the last PW - OW columns of each output row are meaningless
- * and dropped.  Row (ci,ki,kj) of its column matrix is then one contiguous
- * run of OH*PW floats of xp, a single copy.  It wins when the short copies
- * cost more than the (PW - OW) / OW extra work in the products: measured on
- * LeNet-5, for conv1 (28 -> 32 columns, 14% more) but not for conv2 (10 -> 14,
- * 40% more), hence the 25% threshold below.
- *
- * The weight gradient is computed transposed, dwT (CKK,OC) = col . gT with
- * gT the transposed output gradient (N,OC), and transposed once at the end:
- * OpenBLAS runs that shape about twice as fast as dout . col^T at these
- * sizes (4.4 against 8.6 us per sample for conv2).
+ * Stride 1 (all of LeNet-5): "strips".  Strip (ci,kj) is the padded input
+ * plane ci shifted left by kj and cut to OW columns, PH x OW floats:
+ *     T[(ci,kj)][yy*OW + x] = xp[ci][yy][x + kj]
+ * Kernel row ki then needs T's columns ki*OW ... ki*OW + OH*OW - 1: a plain
+ * (C*K, OH*OW) submatrix with leading dimension PH*OW, so
+ *     out = sum over ki of w_ki . T_ki,    w_ki[oc][(ci,kj)] = w[oc][ci][ki][kj]
+ * is K products with no copying in between.  T is K times smaller than the
+ * im2col matrix; at LeNet sizes building im2col cost more than the products,
+ * and the K smaller products are only about 10% slower than one big one.
  */
 
 struct conv_shape {
 	int oh, ow;     /* output size */
-	int ph, pw;     /* padded input (wide layout) */
-	int wide;       /* use the wide layout */
-	int n;          /* columns of the column matrix: OH*PW (wide) or OH*OW */
-	int ckk;        /* rows of the column matrix */
-	size_t xp_size; /* floats of xp: C*PH*PW, plus K-1 so the last rows can overrun */
+	int ph, pw;     /* padded input size */
+	int strips;     /* stride 1: use strips */
+	int ck;         /* rows of T: C*K */
+	int tcols;      /* columns of T: PH*OW */
+	int ckk;        /* C*K*K */
+	int dw_transposed; /* strips: weight gradient as T . dout^T, see below */
+	size_t xp_size; /* the zero-padded input C*PH*PW, when there is padding */
 };
 
-static struct conv_shape conv_shape(int c, int h, int wd, int k, int stride, int pad)
+static struct conv_shape conv_shape(int c, int h, int wd, int oc, int k, int stride, int pad)
 {
 	struct conv_shape s;
 	s.oh = ccl_conv2d_out_dim(h, k, stride, pad);
 	s.ow = ccl_conv2d_out_dim(wd, k, stride, pad);
 	s.ph = h + 2 * pad;
 	s.pw = wd + 2 * pad;
-	s.wide = stride == 1 && 4 * s.pw <= 5 * s.ow;
-	s.n = s.wide ? s.oh * s.pw : s.oh * s.ow;
+	s.strips = stride == 1;
+	s.ck = c * k;
+	s.tcols = s.ph * s.ow;
 	s.ckk = c * k * k;
-	s.xp_size = s.wide ? (size_t)c * s.ph * s.pw + (size_t)(k - 1) : 0;
+	/* Which way round OpenBLAS 0.3 computes the weight gradient faster
+	 * depends on the shape: measured, (C*K, OC) = T . doutT is 1.7 times
+	 * faster for conv2 of LeNet (OC 16), (OC, C*K) = dout . T^T twice as
+	 * fast for conv1 (OC 6). */
+	s.dw_transposed = oc >= 16;
+	s.xp_size = pad > 0 ? (size_t)c * s.ph * s.pw : 0;
 	return s;
 }
 
@@ -154,81 +158,192 @@ int ccl_conv2d_out_dim(int h, int k, int stride, int pad)
 	return (h + 2 * pad - k) / stride + 1;
 }
 
-/* Workspace: the column matrix (CKK,N), the wide product or the transposed
- * output gradient (OC,N), the transposed weight gradient (CKK,OC), xp. */
+/* Workspace.  Strips: T (C*K, PH*OW), reused for its gradient; xp; the
+ * rearranged weights and their gradient, 2 x (K, OC, C*K); the transposed
+ * output gradient (OH*OW, OC).  Classic: the im2col matrix. */
 size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int pad)
 {
-	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
-	return ((size_t)s.ckk + (size_t)oc) * (size_t)s.n + (size_t)s.ckk * oc + s.xp_size;
+	struct conv_shape s = conv_shape(c, h, wd, oc, k, stride, pad);
+	if (!s.strips)
+		return (size_t)s.ckk * (size_t)s.oh * (size_t)s.ow;
+	return (size_t)s.ck * (size_t)s.tcols + s.xp_size + 2 * (size_t)s.ckk * (size_t)oc +
+	       (size_t)s.oh * (size_t)s.ow * (size_t)oc;
 }
 
-// in (C,H,W) of one sample -> xp (C,PH,PW) plus K-1 trailing floats, zero
-// outside the image
+/* Copies n floats.  For the short rows of small images a memcpy call costs
+ * more than the copy, and GCC turns any copy loop back into that call; two
+ * overlapping fixed-size copies it inlines as a few vector moves. */
+static inline void copy_row(float *restrict dst, const float *restrict src, int n)
+{
+	if (n >= 8 && n <= 16) {
+		memcpy(dst, src, 8 * sizeof(float));
+		memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+	} else if (n >= 4 && n < 8) {
+		memcpy(dst, src, 4 * sizeof(float));
+		memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
+	} else {
+		memcpy(dst, src, sizeof(float) * (size_t)n);
+	}
+}
+
+// in (C,H,W) of one sample -> xp (C,PH,PW), zero outside the image
 static void pad_input(float *xp, const float *in, int c, int h, int wd, int pad,
                       const struct conv_shape *s)
 {
 	memset(xp, 0, sizeof(float) * s->xp_size);
 	for (int ci = 0; ci < c; ci++)
 		for (int y = 0; y < h; y++)
-			memcpy(xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad,
-			       in + ((size_t)ci * h + y) * wd, sizeof(float) * (size_t)wd);
+			copy_row(xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad,
+			         in + ((size_t)ci * h + y) * wd, wd);
 }
 
-// xp (C,PH,PW) -> col (C*K*K, OH*PW), wide layout
-static void im2col_wide(float *col, const float *xp, int c, int k, const struct conv_shape *s)
+// xp (C,PH,PW) -> T (C*K, PH*OW), T[(ci,kj)][yy*OW + x] = xp[ci][yy][x + kj]
+static void build_strips(float *t, const float *xp, int c, int k, const struct conv_shape *s)
 {
 	for (int ci = 0; ci < c; ci++)
-		for (int ki = 0; ki < k; ki++)
-			for (int kj = 0; kj < k; kj++) {
-				/* Reads at most K-1 floats past the channel: into the
-				 * next channel or xp's tail, and only for dropped
-				 * output columns. */
-				memcpy(col, xp + ((size_t)ci * s->ph + ki) * s->pw + kj,
-				       sizeof(float) * (size_t)s->n);
-				col += s->n;
-			}
+		for (int kj = 0; kj < k; kj++) {
+			const float *src = xp + (size_t)ci * s->ph * s->pw + kj;
+			for (int yy = 0; yy < s->ph; yy++)
+				copy_row(t + (size_t)yy * s->ow, src + (size_t)yy * s->pw, s->ow);
+			t += s->tcols;
+		}
 }
 
-// dcol (C*K*K, OH*PW) -> dxp (C,PH,PW), the adjoint of im2col_wide.  The
-// dropped columns of dcol must be zero (they are when the output gradient is
-// zero there), since they land on real pixels.
-static void col2im_wide(float *dxp, const float *dcol, int c, int k, const struct conv_shape *s)
+// dT (C*K, PH*OW) -> dxp (C,PH,PW), the adjoint of build_strips
+static void strips_backward(float *dxp, const float *dt, int c, int k, const struct conv_shape *s)
 {
-	memset(dxp, 0, sizeof(float) * s->xp_size);
+	memset(dxp, 0, sizeof(float) * (size_t)c * s->ph * s->pw);
 	for (int ci = 0; ci < c; ci++)
-		for (int ki = 0; ki < k; ki++)
-			for (int kj = 0; kj < k; kj++) {
-				add_floats(dxp + ((size_t)ci * s->ph + ki) * s->pw + kj, dcol, s->n);
-				dcol += s->n;
-			}
+		for (int kj = 0; kj < k; kj++) {
+			float *dst = dxp + (size_t)ci * s->ph * s->pw + kj;
+			for (int yy = 0; yy < s->ph; yy++)
+				add_floats(dst + (size_t)yy * s->pw, dt + (size_t)yy * s->ow, s->ow);
+			dt += s->tcols;
+		}
 }
 
-/* For kernel offset kj, the output columns x whose input column
- * x * stride - pad + kj lies inside [0, wd): [*x0, *x1).  Everything outside
- * is padding. */
-static void valid_range(int kj, int wd, int ow, int stride, int pad, int *x0, int *x1)
+// w (OC,C,K,K) -> wr (K,OC,C*K), wr[ki][oc][ci*K + kj] = w[oc][ci][ki][kj]
+static void rearrange_weights(float *wr, const float *w, int c, int oc, int k)
 {
-	int lo = pad - kj; /* need x * stride >= lo */
-	int hi = wd + pad - kj; /* need x * stride < hi */
-	int a = lo <= 0 ? 0 : (lo + stride - 1) / stride;
-	int b = hi <= 0 ? 0 : (hi + stride - 1) / stride;
-	if (a > ow) a = ow;
-	if (b > ow) b = ow;
-	if (b < a) b = a;
-	*x0 = a;
-	*x1 = b;
+	for (int o = 0; o < oc; o++)
+		for (int ci = 0; ci < c; ci++)
+			for (int ki = 0; ki < k; ki++)
+				for (int kj = 0; kj < k; kj++)
+					wr[((size_t)ki * oc + o) * c * k + ci * k + kj] =
+						w[(((size_t)o * c + ci) * k + ki) * k + kj];
+}
+
+// in (B,C,H,W), w (OC,C,K,K), b (OC) -> out (B,OC,OH,OW), stride 1
+static void conv2d_forward_strips(float *out, const float *in, const float *w, const float *b,
+                                  float *work, int batch, int c, int h, int wd, int oc, int k,
+                                  int pad, const struct conv_shape *s)
+{
+	int p = s->oh * s->ow;
+	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+	float *t = work, *xp = t + (size_t)s->ck * s->tcols, *wr = xp + s->xp_size;
+
+	rearrange_weights(wr, w, c, oc, k);
+	for (int i = 0; i < batch; i++) {
+		const float *src = in + i * in_size;
+		float *o = out + i * out_size;
+		if (pad > 0) {
+			pad_input(xp, src, c, h, wd, pad, s);
+			src = xp;
+		}
+		build_strips(t, src, c, k, s);
+		/* The bias goes in first and the products accumulate onto it. */
+		if (b)
+			for (int co = 0; co < oc; co++)
+				fill_floats(o + (size_t)co * p, b[co], p);
+		for (int ki = 0; ki < k; ki++) {
+			// out_i (OC,P) += w_ki (OC,C*K) . T_ki (C*K,P)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, p, s->ck,
+			            1.0f, wr + (size_t)ki * oc * s->ck, s->ck, t + (size_t)ki * s->ow,
+			            s->tcols, b || ki > 0 ? 1.0f : 0.0f, o, p);
+		}
+	}
+}
+
+// dout (B,OC,OH,OW) -> din (B,C,H,W) or NULL, dw (OC,C,K,K); stride 1
+static void conv2d_backward_strips(float *din, float *dw, const float *dout, const float *in,
+                                   const float *w, float *work, int batch, int c, int h, int wd,
+                                   int oc, int k, int pad, const struct conv_shape *s)
+{
+	int p = s->oh * s->ow;
+	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
+	size_t wr_size = (size_t)s->ckk * oc;
+	float *t = work, *xp = t + (size_t)s->ck * s->tcols, *wr = xp + s->xp_size;
+	float *dwr = wr + wr_size, *gT = dwr + wr_size;
+
+	rearrange_weights(wr, w, c, oc, k);
+	for (int i = 0; i < batch; i++) {
+		const float *src = in + i * in_size, *d = dout + i * out_size;
+		float beta = i == 0 ? 0.0f : 1.0f; /* the first sample overwrites */
+		if (pad > 0) {
+			pad_input(xp, src, c, h, wd, pad, s);
+			src = xp;
+		}
+		build_strips(t, src, c, k, s);
+		if (s->dw_transposed) {
+			for (int co = 0; co < oc; co++)
+				for (int j = 0; j < p; j++)
+					gT[(size_t)j * oc + co] = d[(size_t)co * p + j];
+			for (int ki = 0; ki < k; ki++) {
+				// dwr_ki (C*K,OC) += T_ki (C*K,P) . doutT (P,OC)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->ck, oc, p,
+				            1.0f, t + (size_t)ki * s->ow, s->tcols, gT, oc,
+				            beta, dwr + (size_t)ki * s->ck * oc, oc);
+			}
+		} else {
+			for (int ki = 0; ki < k; ki++) {
+				// dwr_ki (OC,C*K) += dout_i (OC,P) . T_ki^T (P,C*K)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, s->ck, p,
+				            1.0f, d, p, t + (size_t)ki * s->ow, s->tcols,
+				            beta, dwr + (size_t)ki * oc * s->ck, s->ck);
+			}
+		}
+		if (!din)
+			continue;
+		/* T is done with for this sample: its space takes dT.  The K
+		 * products overlap in dT, so they all accumulate onto zero. */
+		memset(t, 0, sizeof(float) * (size_t)s->ck * s->tcols);
+		for (int ki = 0; ki < k; ki++) {
+			// dT_ki (C*K,P) += w_ki^T (C*K,OC) . dout_i (OC,P)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->ck, p, oc,
+			            1.0f, wr + (size_t)ki * oc * s->ck, s->ck, d, p,
+			            1.0f, t + (size_t)ki * s->ow, s->tcols);
+		}
+		float *di = din + i * in_size;
+		if (pad > 0) {
+			strips_backward(xp, t, c, k, s);
+			for (int ci = 0; ci < c; ci++)
+				for (int y = 0; y < h; y++)
+					copy_row(di + ((size_t)ci * h + y) * wd,
+					         xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad, wd);
+		} else {
+			strips_backward(di, t, c, k, s);
+		}
+	}
+	/* Back from the (K, ...) arrangement to (OC,C,K,K). */
+	for (int o = 0; o < oc; o++)
+		for (int ci = 0; ci < c; ci++)
+			for (int ki = 0; ki < k; ki++)
+				for (int kj = 0; kj < k; kj++) {
+					size_t r = (size_t)ci * k + kj;
+					size_t from = s->dw_transposed
+						? ((size_t)ki * s->ck + r) * oc + o
+						: ((size_t)ki * oc + o) * s->ck + r;
+					dw[(((size_t)o * c + ci) * k + ki) * k + kj] = dwr[from];
+				}
 }
 
 // in (C,H,W) of one sample -> col (C*K*K, OH*OW), classic layout
 static void im2col(float *col, const float *in, int c, int h, int wd, int k,
                    int stride, int pad, int oh, int ow)
 {
-	for (int ci = 0; ci < c; ci++) {
-		const float *plane = in + (size_t)ci * h * wd;
-		for (int ki = 0; ki < k; ki++) {
+	for (int ci = 0; ci < c; ci++)
+		for (int ki = 0; ki < k; ki++)
 			for (int kj = 0; kj < k; kj++) {
-				int x0, x1;
-				valid_range(kj, wd, ow, stride, pad, &x0, &x1);
 				for (int y = 0; y < oh; y++) {
 					int iy = y * stride - pad + ki;
 					float *dst = col + (size_t)y * ow;
@@ -236,26 +351,14 @@ static void im2col(float *col, const float *in, int c, int h, int wd, int k,
 						memset(dst, 0, sizeof(float) * (size_t)ow);
 						continue;
 					}
-					const float *src = plane + (size_t)iy * wd - pad + kj;
-					for (int x = 0; x < x0; x++)
-						dst[x] = 0.0f;
-					if (stride == 1) {
-						/* Adding zero stops the compiler from
-						 * making this a memcpy call, which for
-						 * rows of ten floats costs more than
-						 * the copy. */
-						add_bias(dst + x0, src + x0, 0.0f, x1 - x0);
-					} else {
-						for (int x = x0; x < x1; x++)
-							dst[x] = src[x * stride];
+					const float *row = in + ((size_t)ci * h + iy) * wd;
+					for (int x = 0; x < ow; x++) {
+						int ix = x * stride - pad + kj;
+						dst[x] = ix >= 0 && ix < wd ? row[ix] : 0.0f;
 					}
-					for (int x = x1; x < ow; x++)
-						dst[x] = 0.0f;
 				}
 				col += (size_t)oh * ow;
 			}
-		}
-	}
 }
 
 // col (C*K*K, OH*OW) -> din (C,H,W) of one sample, the adjoint of im2col:
@@ -264,29 +367,23 @@ static void col2im(float *din, const float *col, int c, int h, int wd, int k,
                    int stride, int pad, int oh, int ow)
 {
 	memset(din, 0, sizeof(float) * (size_t)c * h * wd);
-	for (int ci = 0; ci < c; ci++) {
-		float *plane = din + (size_t)ci * h * wd;
-		for (int ki = 0; ki < k; ki++) {
+	for (int ci = 0; ci < c; ci++)
+		for (int ki = 0; ki < k; ki++)
 			for (int kj = 0; kj < k; kj++) {
-				int x0, x1;
-				valid_range(kj, wd, ow, stride, pad, &x0, &x1);
 				for (int y = 0; y < oh; y++) {
 					int iy = y * stride - pad + ki;
 					if (iy < 0 || iy >= h)
 						continue;
+					float *row = din + ((size_t)ci * h + iy) * wd;
 					const float *src = col + (size_t)y * ow;
-					float *dst = plane + (size_t)iy * wd - pad + kj;
-					if (stride == 1) {
-						add_floats(dst + x0, src + x0, x1 - x0);
-					} else {
-						for (int x = x0; x < x1; x++)
-							dst[x * stride] += src[x];
+					for (int x = 0; x < ow; x++) {
+						int ix = x * stride - pad + kj;
+						if (ix >= 0 && ix < wd)
+							row[ix] += src[x];
 					}
 				}
 				col += (size_t)oh * ow;
 			}
-		}
-	}
 }
 
 // in (B,C,H,W), w (OC,C,K,K), b (OC) -> out (B,OC,OH,OW)
@@ -294,42 +391,23 @@ void ccl_conv2d_forward(float *out, const float *in, const float *w, const float
                         float *col, int batch, int c, int h, int wd,
                         int oc, int k, int stride, int pad)
 {
-	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
+	struct conv_shape s = conv_shape(c, h, wd, oc, k, stride, pad);
 	int p = s.oh * s.ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
-	float *prod = col + (size_t)s.ckk * s.n;
-	float *xp = prod + (size_t)oc * s.n + (size_t)s.ckk * oc;
 
+	if (s.strips) {
+		conv2d_forward_strips(out, in, w, b, col, batch, c, h, wd, oc, k, pad, &s);
+		return;
+	}
 	for (int i = 0; i < batch; i++) {
 		float *o = out + i * out_size;
-		if (s.wide) {
-			pad_input(xp, in + i * in_size, c, h, wd, pad, &s);
-			im2col_wide(col, xp, c, k, &s);
-			// prod (OC,OH*PW) = w (OC,CKK) . col (CKK,OH*PW)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, s.n, s.ckk,
-			            1.0f, w, s.ckk, col, s.n, 0.0f, prod, s.n);
-			/* Keep the first OW columns of each row, adding the bias
-			 * on the way. */
-			for (int co = 0; co < oc; co++)
-				for (int y = 0; y < s.oh; y++)
-					add_bias(o + ((size_t)co * s.oh + y) * s.ow,
-					         prod + (size_t)co * s.n + (size_t)y * s.pw,
-					         b ? b[co] : 0.0f, s.ow);
-			continue;
-		}
-		float beta = 0.0f;
 		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
-		if (b) {
-			/* The bias goes in first and the product accumulates onto
-			 * it, which saves a pass over the output. */
+		if (b)
 			for (int co = 0; co < oc; co++)
-				for (int j = 0; j < p; j++)
-					o[(size_t)co * p + j] = b[co];
-			beta = 1.0f;
-		}
-		// out_i (OC,P) = w (OC,CKK) . col (CKK,P)
+				fill_floats(o + (size_t)co * p, b[co], p);
+		// out_i (OC,P) (+)= w (OC,CKK) . col (CKK,P)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, oc, p, s.ckk,
-		            1.0f, w, s.ckk, col, p, beta, o, p);
+		            1.0f, w, s.ckk, col, p, b ? 1.0f : 0.0f, o, p);
 	}
 }
 
@@ -339,13 +417,9 @@ void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
                          int batch, int c, int h, int wd,
                          int oc, int k, int stride, int pad)
 {
-	struct conv_shape s = conv_shape(c, h, wd, k, stride, pad);
+	struct conv_shape s = conv_shape(c, h, wd, oc, k, stride, pad);
 	int p = s.oh * s.ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
-	float *gT = col + (size_t)s.ckk * s.n, *dwT = gT + (size_t)oc * s.n;
-	float *xp = dwT + (size_t)s.ckk * oc;
-	/* Row of gT for output pixel (y, x): y*PW + x in the wide layout. */
-	int row_stride = s.wide ? s.pw : s.ow;
 
 	if (db) {
 		for (int co = 0; co < oc; co++) {
@@ -361,66 +435,58 @@ void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
 		memset(dw, 0, sizeof(float) * (size_t)oc * s.ckk);
 		return;
 	}
-	/* In the wide layout the rows of gT for dropped output columns stay
-	 * zero for the whole batch, so they add nothing to either product:
-	 * clear them once. */
-	if (s.wide)
-		memset(gT, 0, sizeof(float) * (size_t)oc * s.n);
-
+	if (s.strips) {
+		conv2d_backward_strips(din, dw, dout, in, w, col, batch, c, h, wd, oc, k, pad, &s);
+		return;
+	}
 	for (int i = 0; i < batch; i++) {
 		const float *d = dout + i * out_size;
-		if (s.wide) {
-			pad_input(xp, in + i * in_size, c, h, wd, pad, &s);
-			im2col_wide(col, xp, c, k, &s);
-		} else {
-			im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
-		}
-		for (int co = 0; co < oc; co++)
-			for (int y = 0; y < s.oh; y++) {
-				const float *src = d + ((size_t)co * s.oh + y) * s.ow;
-				float *dst = gT + (size_t)y * row_stride * oc + co;
-				for (int x = 0; x < s.ow; x++)
-					dst[(size_t)x * oc] = src[x];
-			}
-		// dwT (CKK,OC) += col (CKK,N) . gT (N,OC); the first sample overwrites
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.ckk, oc, s.n,
-		            1.0f, col, s.n, gT, oc, i == 0 ? 0.0f : 1.0f, dwT, oc);
-		if (!din)
-			continue;
-		float *di = din + i * in_size;
-		if (s.wide) {
-			// dcol (CKK,N) = w^T (CKK,OC) . gT^T (OC,N), into the same workspace
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, s.ckk, s.n, oc,
-			            1.0f, w, s.ckk, gT, oc, 0.0f, col, s.n);
-			col2im_wide(xp, col, c, k, &s);
-			for (int ci = 0; ci < c; ci++)
-				for (int y = 0; y < h; y++)
-					memcpy(di + ((size_t)ci * h + y) * wd,
-					       xp + ((size_t)ci * s.ph + y + pad) * s.pw + pad,
-					       sizeof(float) * (size_t)wd);
-		} else {
+		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
+		// dw (OC,CKK) += dout_i (OC,P) . col^T (P,CKK); the first sample overwrites
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, s.ckk, p,
+		            1.0f, d, p, col, p, i == 0 ? 0.0f : 1.0f, dw, s.ckk);
+		if (din) {
 			// dcol (CKK,P) = w^T (CKK,OC) . dout_i (OC,P), into the same workspace
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.ckk, p, oc,
 			            1.0f, w, s.ckk, d, p, 0.0f, col, p);
-			col2im(di, col, c, h, wd, k, stride, pad, s.oh, s.ow);
+			col2im(din + i * in_size, col, c, h, wd, k, stride, pad, s.oh, s.ow);
 		}
 	}
-	for (int co = 0; co < oc; co++)
-		for (int r = 0; r < s.ckk; r++)
-			dw[(size_t)co * s.ckk + r] = dwT[(size_t)r * oc + co];
 }
 
 /* ---- activations ---- */
 
+/* In place is allowed (out == in, din == dout): each block of eight is
+ * loaded before any of it is stored, which also lets the compiler use SIMD
+ * compares and masks for the whole block. */
+
 void ccl_relu_forward(float *out, const float *in, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		float v[8];
+		for (int j = 0; j < 8; j++)
+			v[j] = in[i + j];
+		for (int j = 0; j < 8; j++)
+			out[i + j] = v[j] > 0.0f ? v[j] : 0.0f;
+	}
+	for (; i < n; i++)
 		out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
 void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		float g[8], m[8];
+		for (int j = 0; j < 8; j++) {
+			g[j] = dout[i + j];
+			m[j] = y[i + j];
+		}
+		for (int j = 0; j < 8; j++)
+			din[i + j] = m[j] > 0.0f ? g[j] : 0.0f;
+	}
+	for (; i < n; i++)
 		din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
 }
 
@@ -429,9 +495,10 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 /* The common 2x2, stride 2 pool.  Which pixel of a window wins is
  * unpredictable, so the code avoids branches: the maxima are maxss-style
  * selects and the winner's index is computed with arithmetic on the
- * comparison results.  Ties go to the first pixel in row-major order. */
-static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
-                               size_t planes, int h, int w)
+ * comparison results.  Ties go to the first pixel in row-major order.
+ * With relu set the output is max(0, maximum), the fused ReLU. */
+static inline void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
+                                      size_t planes, int h, int w, int relu)
 {
 	int oh = h / 2, ow = w / 2;
 	for (size_t pl = 0; pl < planes; pl++) {
@@ -446,22 +513,27 @@ static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
 				int right0 = a1 > a0, right1 = a3 > a2;
 				float m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
 				int lower = m1 > m0;
-				dst[y * ow + x] = m1 > m0 ? m1 : m0;
+				float m = m1 > m0 ? m1 : m0;
+				if (relu)
+					m = m > 0.0f ? m : 0.0f;
+				dst[y * ow + x] = m;
 				am[y * ow + x] = 2 * y * w + 2 * x + right0 + lower * (w + right1 - right0);
 			}
 		}
 	}
 }
 
-// in (B,C,H,W) -> out (B,C,OH,OW), argmax (B,C,OH,OW)
-void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
-                           int batch, int c, int h, int w, int k, int stride)
+static void maxpool_forward(float *out, int32_t *argmax, const float *in,
+                            int batch, int c, int h, int w, int k, int stride, int relu)
 {
 	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
 	size_t planes = (size_t)batch * c;
 
 	if (k == 2 && stride == 2) {
-		maxpool2x2_forward(out, argmax, in, planes, h, w);
+		if (relu)
+			maxpool2x2_forward(out, argmax, in, planes, h, w, 1);
+		else
+			maxpool2x2_forward(out, argmax, in, planes, h, w, 0);
 		return;
 	}
 	for (size_t pl = 0; pl < planes; pl++) {
@@ -483,62 +555,91 @@ void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
 						}
 					}
 				}
-				dst[y * ow + x] = m;
+				dst[y * ow + x] = relu && !(m > 0.0f) ? 0.0f : m;
 				am[y * ow + x] = best;
 			}
 		}
 	}
 }
 
-static void maxpool2x2_backward(float *din, const float *dout, const int32_t *argmax,
-                                size_t planes, int h, int w)
-{
-	int oh = h / 2, ow = w / 2;
-	for (size_t pl = 0; pl < planes; pl++) {
-		float *dst = din + pl * h * w;
-		const float *d = dout + pl * oh * ow;
-		const int32_t *am = argmax + pl * oh * ow;
-		for (int y = 0; y < oh; y++) {
-			float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
-			for (int x = 0; x < ow; x++) {
-				/* Clear the window, then store at its maximum: no
-				 * data-dependent branch. */
-				r0[2 * x] = r0[2 * x + 1] = r1[2 * x] = r1[2 * x + 1] = 0.0f;
-				dst[am[y * ow + x]] = d[y * ow + x];
-			}
-			if (w & 1) { /* the column no window covers */
-				r0[w - 1] = 0.0f;
-				r1[w - 1] = 0.0f;
-			}
-		}
-		if (h & 1)
-			memset(dst + (size_t)(h - 1) * w, 0, sizeof(float) * (size_t)w);
-	}
-}
-
-// dout (B,C,OH,OW) -> din (B,C,H,W)
-void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
-                            int batch, int c, int h, int w, int k, int stride)
+/* out, when not NULL, is the fused forward's output: the gradient passes
+ * only where it is positive (the ReLU's mask). */
+static void maxpool_backward(float *din, const float *dout, const float *out,
+                             const int32_t *argmax, int batch, int c, int h, int w,
+                             int k, int stride)
 {
 	int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
 	size_t planes = (size_t)batch * c;
 
 	if (k == 2 && stride == 2) {
-		/* Windows tile the plane: write each pixel once, the gradient at
-		 * the window's maximum and zero elsewhere, which saves clearing
-		 * din first. */
-		maxpool2x2_backward(din, dout, argmax, planes, h, w);
+		/* Windows tile the plane: write each pixel once, the gradient
+		 * at the window's maximum and zero elsewhere, which saves
+		 * clearing din first. */
+		for (size_t pl = 0; pl < planes; pl++) {
+			float *dst = din + pl * h * w;
+			const float *d = dout + pl * oh * ow;
+			const float *o = out ? out + pl * oh * ow : NULL;
+			const int32_t *am = argmax + pl * oh * ow;
+			for (int y = 0; y < oh; y++) {
+				float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
+				for (int x = 0; x < ow; x++) {
+					int j = y * ow + x;
+					float g = o && !(o[j] > 0.0f) ? 0.0f : d[j];
+					/* Clear the window, then store at its
+					 * maximum: no data-dependent branch. */
+					r0[2 * x] = r0[2 * x + 1] = r1[2 * x] = r1[2 * x + 1] = 0.0f;
+					dst[am[j]] = g;
+				}
+				if (w & 1) { /* the column no window covers */
+					r0[w - 1] = 0.0f;
+					r1[w - 1] = 0.0f;
+				}
+			}
+			if (h & 1)
+				memset(dst + (size_t)(h - 1) * w, 0, sizeof(float) * (size_t)w);
+		}
 		return;
 	}
 	memset(din, 0, sizeof(float) * planes * h * w);
 	for (size_t pl = 0; pl < planes; pl++) {
 		float *dst = din + pl * h * w;
 		const float *d = dout + pl * oh * ow;
+		const float *o = out ? out + pl * oh * ow : NULL;
 		const int32_t *am = argmax + pl * oh * ow;
 		/* Adding, not storing: overlapping windows can share a maximum. */
 		for (int j = 0; j < oh * ow; j++)
-			dst[am[j]] += d[j];
+			if (!o || o[j] > 0.0f)
+				dst[am[j]] += d[j];
 	}
+}
+
+// in (B,C,H,W) -> out (B,C,OH,OW), argmax (B,C,OH,OW)
+void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
+                           int batch, int c, int h, int w, int k, int stride)
+{
+	maxpool_forward(out, argmax, in, batch, c, h, w, k, stride, 0);
+}
+
+// dout (B,C,OH,OW) -> din (B,C,H,W)
+void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
+                            int batch, int c, int h, int w, int k, int stride)
+{
+	maxpool_backward(din, dout, NULL, argmax, batch, c, h, w, k, stride);
+}
+
+// in (B,C,H,W) -> out (B,C,OH,OW) = relu(maxpool(in)), argmax (B,C,OH,OW)
+void ccl_maxpool2d_relu_forward(float *out, int32_t *argmax, const float *in,
+                                int batch, int c, int h, int w, int k, int stride)
+{
+	maxpool_forward(out, argmax, in, batch, c, h, w, k, stride, 1);
+}
+
+// dout (B,C,OH,OW), out (B,C,OH,OW) of the forward -> din (B,C,H,W)
+void ccl_maxpool2d_relu_backward(float *din, const float *dout, const float *out,
+                                 const int32_t *argmax, int batch, int c, int h, int w,
+                                 int k, int stride)
+{
+	maxpool_backward(din, dout, out, argmax, batch, c, h, w, k, stride);
 }
 
 // in (B,C,H,W) -> out (B,C)

@@ -77,6 +77,18 @@ void ccl_maxpool2d_forward(float *out, int32_t *argmax, const float *in,
 void ccl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
                             int batch, int c, int h, int w, int k, int stride);
 
+/* Max-pool followed by ReLU, fused: relu(maxpool(x)) equals
+ * maxpool(relu(x)) because ReLU is monotone, and so do the gradients (a
+ * window's gradient goes to its maximum and is cut exactly when that maximum
+ * is <= 0), but the ReLU then touches a k*k-th of the elements and needs no
+ * pass of its own.  Same shapes as the plain max-pool; the backward pass
+ * takes the forward's out for the ReLU mask. */
+void ccl_maxpool2d_relu_forward(float *out, int32_t *argmax, const float *in,
+                                int batch, int c, int h, int w, int k, int stride);
+void ccl_maxpool2d_relu_backward(float *din, const float *dout, const float *out,
+                                 const int32_t *argmax, int batch, int c, int h, int w,
+                                 int k, int stride);
+
 // in (B,C,H,W) -> out (B,C), the mean over each plane
 void ccl_global_avgpool_forward(float *out, const float *in, int batch, int c, int h, int w);
 // dout (B,C) -> din (B,C,H,W)

@@ -25,7 +25,8 @@ struct ccl_sgd {
 	int nesterov;       /* non-zero: step along g + beta * m */
 };
 
-/* params (N), momentum_buf (N) updated in place; grad (N) is only read. */
+/* params (N), momentum_buf (N) updated in place; grad (N) is only read.
+ * The three arrays must not overlap. */
 void ccl_sgd_step(const struct ccl_sgd *opt, float *params, float *momentum_buf,
                   const float *grad, size_t n);
 

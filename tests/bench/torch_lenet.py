@@ -38,19 +38,23 @@ def bench(batch, seconds):
         loss.backward()
         opt.step()
 
-    for _ in range(20):
-        step()
-    steps = 0
-    t0 = time.perf_counter()
-    while True:
-        for _ in range(10):
-            step()
-        steps += 10
-        dt = time.perf_counter() - t0
-        if dt >= seconds:
-            break
+    # The machine may be shared: time ten rounds of a tenth of the budget
+    # each and keep the fastest, the one least disturbed (as bench_lenet does).
+    best = float("inf")
+    for rnd in range(-1, 10):
+        steps = 0
+        t0 = time.perf_counter()
+        while True:
+            for _ in range(5):
+                step()
+            steps += 5
+            dt = time.perf_counter() - t0
+            if dt >= seconds / 10:
+                break
+        if rnd >= 0:
+            best = min(best, dt / steps)
     print("torch lenet5 train batch %d: %.0f samples/s (%.3f ms/step)"
-          % (batch, steps * batch / dt, 1e3 * dt / steps), flush=True)
+          % (batch, batch / best, 1e3 * best), flush=True)
 
 
 def main():
