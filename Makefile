@@ -22,9 +22,11 @@ else
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 endif
 
+# CFLAGS and LDFLAGS are the user's (optimisation, sanitizers); the flags the
+# project needs are always added.
 CFLAGS  ?= -O2 -march=x86-64-v2 -g
-CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
-           -DCCL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS = $(CFLAGS) -std=c17 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+             -DCCL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
 BUILD   ?= build
@@ -56,19 +58,19 @@ help:
 	@echo 'make clean         remove $(BUILD)/'
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBCCL): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/%: cmd/%.c $(LIBCCL) $(wildcard lib/*.h) | $(BUILD)/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBCCL) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIBCCL) | $(BUILD)/bench
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
 $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@

@@ -28,6 +28,8 @@ struct list {
 
 static void list_append(struct list *l, const uint32_t *v, size_t n)
 {
+	if (n == 0)
+		return;
 	if (l->len + n > l->cap) {
 		l->cap = 2 * (l->len + n) + 16;
 		l->v = ccl_xrealloc(l->v, l->cap * sizeof *l->v);
@@ -194,7 +196,8 @@ int ccl_partition_make(struct ccl_partition *p, const uint8_t *labels, size_t n,
 		/* Step 4: concatenate and cut equal consecutive slices. */
 		size_t at = 0;
 		for (int k = 0; k < agents; k++) {
-			memcpy(order + at, lists[k].v, lists[k].len * sizeof(uint32_t));
+			if (lists[k].len)
+				memcpy(order + at, lists[k].v, lists[k].len * sizeof(uint32_t));
 			at += lists[k].len;
 			free(lists[k].v);
 		}
