@@ -4,7 +4,8 @@
 #
 #   examples/experiment.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
-#       [--seed 123] [--jobs 2] [--out DIR]
+#       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
+#       [--lambda-d 0.1] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -18,8 +19,10 @@
 set -euo pipefail
 
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
-agents=16 topology=ring alpha=0.01 method=ccl epochs=40 lr=0.01 batch=32 seed=123 jobs=2 out=
-lambda=0.1
+# One OpenBLAS thread per process: the agents of a phase already run in parallel.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+agents=16 topology=ring alpha=0.01 method=ccl epochs=40 lr=0.01 batch=32 seed=123 jobs=2 out= milestones=
+lambda_m=0.1 lambda_d=0.1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--agents) agents=$2 ;;
@@ -31,8 +34,11 @@ while [ $# -gt 0 ]; do
 	--batch) batch=$2 ;;
 	--seed) seed=$2 ;;
 	--jobs) jobs=$2 ;;
+	--milestones) milestones=$2 ;;
+	--lambda-m) lambda_m=$2 ;;
+	--lambda-d) lambda_d=$2 ;;
 	--out) out=$2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "experiment.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -41,8 +47,11 @@ case $method in dsgdm | qgm | ccl) ;; *) echo "experiment.sh: --method is dsgdm,
 out=${out:-out/$method-$topology-$agents}
 mkdir -p "$out/fs"
 
-# Learning rate divided by 10 at epochs floor(0.5 E) and floor(0.75 E).
-milestones="$((epochs / 2)),$((epochs * 3 / 4))"
+# Learning rate divided by 10 at epochs floor(0.5 E) and floor(0.75 E)
+# unless other milestones (or none) are given.
+milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
+schedule=(--milestones "$milestones")
+[ "$milestones" = none ] && schedule=() milestones=
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm
 
 "$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" -o "$out/shards" > "$out/histogram.txt"
@@ -82,10 +91,10 @@ local_step() {
 	local i=$1 ccl=() j
 	if [ "$method" = ccl ]; then
 		for j in ${neighbours[i]}; do ccl+=(-n "$out/model-$j.ccl" -f "$out/fs/$j-$i.ccl"); done
-		ccl+=(--lambda-m "$lambda" --lambda-d "$lambda")
+		ccl+=(--lambda-m "$lambda_m" --lambda-d "$lambda_d")
 	fi
 	"$BIN/ccl-train-step" -S "$out/state-$i.ccl" -d "$out/shards/shard-$(printf %03d "$i").ccl" \
-		-o "$out/state-$i.ccl" -m "$out/next-$i.ccl" --lr "$lr" --milestones "$milestones" \
+		-o "$out/state-$i.ccl" -m "$out/next-$i.ccl" --lr "$lr" "${schedule[@]}" \
 		--batch "$batch" "${ccl[@]}"
 }
 
