@@ -35,11 +35,14 @@ static void handle(int opt, const char *v, void *ctx)
 		a->quiet = 1;
 }
 
-static void print_artifact(const struct args *args, const char *path, const ccl_artifact *a, long bytes, int last)
+static void print_artifact(const struct args *args, const char *path, const ccl_artifact *a, long bytes, int first)
 {
 	int json = args->format == CCL_FORMAT_JSON;
 	if (args->format == CCL_FORMAT_TABLE) {
-		printf("%s: %s artifact, %ld bytes\n", path, a->kind, bytes);
+		if (bytes >= 0)
+			printf("%s: %s artifact, %ld bytes\n", path, a->kind, bytes);
+		else
+			printf("%s: %s artifact\n", path, a->kind);
 		for (int i = 0; i < a->nmeta; i++)
 			printf("  %-12s %s\n", a->meta[i].key, a->meta[i].value);
 		for (int i = 0; i < a->ntensors; i++) {
@@ -51,8 +54,10 @@ static void print_artifact(const struct args *args, const char *path, const ccl_
 		}
 		return;
 	}
-	printf(json ? "  {\"file\": \"%s\", \"kind\": \"%s\", \"bytes\": %ld" : "- file: \"%s\"\n  kind: %s\n  bytes: %ld\n",
-	       path, a->kind, bytes);
+	printf(json ? "%s  {\"file\": \"%s\", \"kind\": \"%s\"" : "%s- file: \"%s\"\n  kind: %s\n", json && !first ? ",\n" : "",
+	       path, a->kind);
+	if (bytes >= 0)
+		printf(json ? ", \"bytes\": %ld" : "  bytes: %ld\n", bytes);
 	for (int i = 0; i < a->nmeta; i++)
 		printf(json ? ", \"%s\": \"%s\"" : "  %s: \"%s\"\n", a->meta[i].key, a->meta[i].value);
 	printf(json ? ", \"tensors\": [" : "  tensors:\n");
@@ -65,7 +70,7 @@ static void print_artifact(const struct args *args, const char *path, const ccl_
 		printf(json ? "]}" : "]}\n");
 	}
 	if (json)
-		printf("]}%s\n", last ? "" : ",");
+		printf("]}");
 }
 
 int main(int argc, char **argv)
@@ -75,7 +80,7 @@ int main(int argc, char **argv)
 	                          "Verify each artifact completely (manifest and tensor checksums, structure,\n"
 	                          "finite values) and print its kind, metadata and tensors.  '-' reads stdin.",
 	                          handle, &args);
-	int status = 0;
+	int status = 0, shown = 0;
 
 	if (first == argc)
 		ccl_usage_error("no FILE given");
@@ -91,11 +96,11 @@ int main(int argc, char **argv)
 		}
 		long bytes = strcmp(argv[i], "-") && stat(argv[i], &st) == 0 ? (long)st.st_size : -1;
 		if (!args.quiet)
-			print_artifact(&args, argv[i], a, bytes, i == argc - 1);
+			print_artifact(&args, argv[i], a, bytes, !shown++);
 		ccl_artifact_free(a);
 	}
 	if (args.format == CCL_FORMAT_JSON && !args.quiet)
-		printf("]\n");
+		printf("%s]\n", shown ? "\n" : "");
 	if (fflush(stdout) != 0) {
 		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
 		ccl_die();

@@ -23,12 +23,12 @@ enum { OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_OUTPUT, OP
 
 static const struct ccl_option options[] = {
 	[OPT_STATE] = {"state", 'S', "FILE", "the agent's state: gossip mode"},
-	[OPT_NEIGHBOUR] = {"neighbor-model", 'n', "FILE", "a neighbour's published model (repeatable)"},
+	[OPT_NEIGHBOUR] = {"neighbor-model", 'N', "FILE", "a neighbour's published model (repeatable)"},
 	[OPT_WEIGHTS] = {"weights", 'w', "W0,W1,...", "gossip: self then neighbour weights; average: one per model; sum 1"},
 	[OPT_GAMMA] = {"gamma", 'g', "G", "averaging rate in (0, 1] (default 1)"},
 	[OPT_QGM] = {"qgm", 0, NULL, "apply the quasi-global momentum correction"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "merged state or averaged model (required)"},
-	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes received and written on stderr"},
+	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print what was merged and the parameter bytes received on stderr"},
 	{0},
 };
 
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	long received, written;
 
 	int first = ccl_cli_parse(argc, argv, options,
-	                          "ccl-merge -S STATE -n MODEL [-n MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm] -o OUT\n"
+	                          "ccl-merge -S STATE -N MODEL [-N MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm] -o OUT\n"
 	                          "       ccl-merge [--weights W1,...] -o OUT MODEL...",
 	                          "Gossip: mix an agent's parameters with its neighbours' models (uniform weights\n"
 	                          "1/(deg+1) unless given), optionally correct its momentum (QGM), write the state.\n"

@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-partition --agents N -o DIR [--dataset NAME] [--data PATH] [--scheme NAME]\n"
-	                          "                     [--alpha A] [--seed S] [--format table|yaml|json]",
+	                          "                     [--coarse] [--alpha A] [--seed S] [--format table|yaml|json]",
 	                          "Split a data set's training split among N agents, write one shard artifact per\n"
 	                          "agent (DIR/shard-NNN.ccl) and the test split (DIR/test.ccl), and print each\n"
 	                          "agent's class histogram.",

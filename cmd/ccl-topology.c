@@ -12,8 +12,8 @@ enum { OPT_AGENTS, OPT_TOPOLOGY, OPT_WEIGHTS, OPT_AGENT, OPT_FORMAT };
 
 static const struct ccl_option options[] = {
 	[OPT_AGENTS] = {"agents", 'n', "N", "number of agents (required)"},
-	[OPT_TOPOLOGY] = {"topology", 't', "NAME", "ring (default), torus, torus2d, petersen, dyck, full, chain"},
-	[OPT_WEIGHTS] = {"weights", 0, "KIND", "auto (default: uniform if regular, else metropolis), uniform, metropolis"},
+	[OPT_TOPOLOGY] = {"topology", 0, "NAME", "ring (default), torus, torus2d, petersen, dyck, full, chain"},
+	[OPT_WEIGHTS] = {"weighting", 0, "KIND", "auto (default: uniform if regular, else metropolis), uniform, metropolis"},
 	[OPT_AGENT] = {"agent", 'k', "K", "print only agent K"},
 	[OPT_FORMAT] = {"format", 0, "FMT", "table (default), lines, yaml or json"},
 	{0},
@@ -36,7 +36,7 @@ static void handle(int opt, const char *v, void *ctx)
 	switch (opt) {
 	case OPT_AGENTS: a->agents = (int)ccl_parse_long("agents", v, 1, 100000); break;
 	case OPT_TOPOLOGY: a->topology = ccl_topology_names[ccl_parse_choice("topology", v, ccl_topology_names)]; break;
-	case OPT_WEIGHTS: a->weights = (enum ccl_weighting)ccl_parse_choice("weights", v, weightings); break;
+	case OPT_WEIGHTS: a->weights = (enum ccl_weighting)ccl_parse_choice("weighting", v, weightings); break;
 	case OPT_AGENT: a->agent = (int)ccl_parse_long("agent", v, 0, 100000); break;
 	case OPT_FORMAT: a->format = ccl_parse_choice("format", v, formats); break;
 	}
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	struct ccl_topology t;
 
 	int first = ccl_cli_parse(argc, argv, options,
-	                          "ccl-topology --agents N [--topology NAME] [--weights KIND] [--agent K]\n"
+	                          "ccl-topology --agents N [--topology NAME] [--weighting KIND] [--agent K]\n"
 	                          "                    [--format table|lines|yaml|json]",
 	                          "Print each agent's neighbours and mixing weights.  The lines format is one\n"
 	                          "agent per line: 'AGENT SELF_WEIGHT NEIGHBOUR:WEIGHT ...'.",

@@ -36,7 +36,7 @@ static const struct ccl_option options[] = {
 	[OPT_MOMENTUM] = {"momentum", 0, "BETA", "momentum (default 0.9)"},
 	[OPT_WD] = {"weight-decay", 0, "WD", "weight decay on every parameter (default 1e-4)"},
 	[OPT_NO_NESTEROV] = {"no-nesterov", 0, NULL, "heavy-ball momentum instead of Nesterov"},
-	[OPT_NEIGHBOUR] = {"neighbor-model", 'n', "FILE", "a neighbour's model as received (repeatable)"},
+	[OPT_NEIGHBOUR] = {"neighbor-model", 'N', "FILE", "a neighbour's model as received (repeatable)"},
 	[OPT_FEATSTAT] = {"featstat", 'f', "FILE", "a feature statistic received from a neighbour (repeatable)"},
 	[OPT_LAMBDA_M] = {"lambda-m", 0, "L", "weight of the model-variant term (default 0)"},
 	[OPT_LAMBDA_D] = {"lambda-d", 0, "L", "weight of the data-variant term (default 0)"},
@@ -158,6 +158,10 @@ int main(int argc, char **argv)
 	if (ccl_agent_load(&state, a.state, "state") || ccl_shard_load(&shard, a.shard) ||
 	    ccl_agent_check_shard(&state, &shard, a.shard))
 		ccl_die();
+	if (shard.agent >= 0 && shard.agent != state.agent) {
+		ccl_fail(CCL_EXIT_INPUT, a.shard, "is agent %ld's shard; the state is agent %ld's", shard.agent, state.agent);
+		ccl_die();
+	}
 	if (a.cfg.batch > shard.n) {
 		ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.cfg.batch, shard.n);
 		ccl_die();

@@ -74,7 +74,7 @@ steps=$(((samples + batch - 1) / batch))
 merge_and_send() {
 	local i=$1 args=() fs=() j
 	for j in ${neighbours[i]}; do
-		args+=(-n "$out/model-$j.ccl")
+		args+=(-N "$out/model-$j.ccl")
 		fs+=(-M "$out/model-$j.ccl" -o "$out/fs/$i-$j.ccl")
 	done
 	"$BIN/ccl-merge" -S "$out/state-$i.ccl" "${args[@]}" --weights "${weights[i]}" --gamma "$gamma" $qgm \
@@ -90,7 +90,7 @@ merge_and_send() {
 local_step() {
 	local i=$1 ccl=() j
 	if [ "$method" = ccl ]; then
-		for j in ${neighbours[i]}; do ccl+=(-n "$out/model-$j.ccl" -f "$out/fs/$j-$i.ccl"); done
+		for j in ${neighbours[i]}; do ccl+=(-N "$out/model-$j.ccl" -f "$out/fs/$j-$i.ccl"); done
 		ccl+=(--lambda-m "$lambda_m" --lambda-d "$lambda_d")
 	fi
 	"$BIN/ccl-train-step" -S "$out/state-$i.ccl" -d "$out/shards/shard-$(printf %03d "$i").ccl" \

@@ -22,7 +22,7 @@ int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, in
 
 int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 {
-	long classes, c, h, w, seed;
+	long classes, c, h, w;
 	const char *arch;
 
 	memset(a, 0, sizeof *a);
@@ -43,13 +43,12 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 	    ccl_artifact_get_long(art, path, "agent", &a->agent) || ccl_artifact_get_long(art, path, "epoch", &a->epoch) ||
 	    ccl_artifact_get_long(art, path, "step", &a->step) ||
 	    ccl_artifact_get_long(art, path, "iteration", &a->iteration) ||
-	    ccl_artifact_get_long(art, path, "seed", &seed) || ccl_artifact_get_double(art, path, "lr", &a->lr))
+	    ccl_artifact_get_u64(art, path, "seed", &a->seed) || ccl_artifact_get_double(art, path, "lr", &a->lr))
 		goto fail;
 	if (classes < 2 || classes > 256 || c < 1 || c > 16 || h < 1 || h > 4096 || w < 1 || w > 4096) {
 		ccl_fail(CCL_EXIT_INPUT, path, "implausible class count or input shape");
 		goto fail;
 	}
-	a->seed = (uint64_t)seed;
 	a->net = ccl_net_create(arch, (int)classes, (int)c, (int)h, (int)w);
 	if (!a->net) {
 		ccl_fail(CCL_EXIT_INPUT, path, "%s", ccl_error_message());

@@ -136,6 +136,20 @@ int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *k
 	return 0;
 }
 
+int ccl_artifact_get_u64(const ccl_artifact *a, const char *path, const char *key, uint64_t *out)
+{
+	const char *v = ccl_artifact_get(a, key);
+	char *end;
+
+	if (!v)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (errno || end == v || *end || *v == '-')
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not a non-negative integer: '%s'", key, v);
+	return 0;
+}
+
 int ccl_artifact_get_double(const ccl_artifact *a, const char *path, const char *key, double *out)
 {
 	const char *v = ccl_artifact_get(a, key);

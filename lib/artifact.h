@@ -61,6 +61,7 @@ void ccl_artifact_set(ccl_artifact *a, const char *key, const char *fmt, ...)
 const char *ccl_artifact_get(const ccl_artifact *a, const char *key);
 /* Typed getters fail (naming `path`) when the key is absent or malformed. */
 int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out);
+int ccl_artifact_get_u64(const ccl_artifact *a, const char *path, const char *key, uint64_t *out);
 int ccl_artifact_get_double(const ccl_artifact *a, const char *path, const char *key, double *out);
 
 /* Adds a zero-filled tensor and returns it. */

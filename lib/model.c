@@ -7,11 +7,13 @@
  * pass needs them); backward walks it in reverse with two gradient buffers
  * used in turn.
  *
- * LeNet-5's "conv, ReLU, max-pool" is computed as "conv, max-pool, ReLU".
- * The two are the same function (ReLU is monotone, so it commutes with max),
- * the gradients agree too (a window's gradient goes to its maximum, and is
- * cut by the ReLU exactly when that maximum is <= 0), but the ReLU and its
- * mask then run on a quarter of the elements.
+ * LeNet-5's "conv, ReLU, max-pool" is computed as "conv, max-pool with a
+ * fused ReLU" (ccl_maxpool2d_relu_*).  The two are the same function (ReLU
+ * is monotone, so it commutes with max) with the same gradients, but the
+ * ReLU and its mask then cost nothing beyond the pool.
+ *
+ * Parameters are never stored here: forward and backward take the vector,
+ * and each tensor is found by its offset in the table.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ struct layer {
 	int in_c, in_h, in_w;    /* per-sample input shape; linear: (in_dim, 1, 1) */
 	int out_c, out_h, out_w; /* per-sample output shape; linear: (out_dim, 1, 1) */
 	int k, stride, pad;      /* conv and max-pool */
-	int relu;                /* a ReLU follows, applied in place on out */
+	int relu;                /* a ReLU follows (in place on out; fused into a pool) */
 	int weight, bias;        /* tensor indices, -1 for none */
 	int fan_in;              /* for initialisation */
 	size_t in_size, out_size; /* floats per sample */
@@ -53,7 +55,7 @@ struct ccl_net {
 	/* Workspace, sized for `capacity` samples. */
 	int capacity, batch;
 	float *input;            /* copy of the last forward's input (B, in_dim) */
-	float *col;              /* one sample's im2col matrix, shared by the convolutions */
+	float *col;              /* convolution workspace, shared by the layers */
 	float *grad[2];          /* backward ping-pong, (B, largest layer boundary) */
 	size_t col_size, grad_size;
 };
@@ -331,35 +333,35 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
                       const float *dfeatures, float *grad)
 {
 	int batch = net->batch;
-	const float *dout = dlogits;
-	int next = 0; /* which ping-pong buffer receives the next input gradient */
+	const float *dout = dlogits; /* gradient at the current layer's output */
+	float *own = NULL;           /* the same, once it lives in a buffer of ours */
+	int next = 0;                /* which ping-pong buffer is free */
 
 	if (batch == 0) {
 		memset(grad, 0, sizeof(float) * net->n_params);
 		return;
 	}
-
 	for (int i = net->n_layers - 1; i >= 0; i--) {
 		struct layer *l = &net->layers[i];
 		size_t n = (size_t)batch * l->out_size;
 		int add_features = i == net->feature_layer && dfeatures;
 		int relu_mask = l->relu && l->kind != LAYER_MAXPOOL; /* the pool masks by itself */
 
-		if ((relu_mask || add_features) && dout == dlogits) {
-			/* The caller's gradient is read-only; take a copy to work on. */
-			memcpy(net->grad[next], dout, sizeof(float) * n);
-			dout = net->grad[next];
+		if ((relu_mask || add_features) && !own) {
+			/* The caller's gradient is read-only: work on a copy. */
+			own = net->grad[next];
+			memcpy(own, dout, sizeof(float) * n);
+			dout = own;
 			next ^= 1;
 		}
-		float *d = (float *)dout; /* from here on one of our own buffers, or untouched */
 		if (add_features)
 			for (size_t j = 0; j < n; j++)
-				d[j] += dfeatures[j];
+				own[j] += dfeatures[j];
 		if (relu_mask)
-			ccl_relu_backward(d, d, l->out, n);
+			ccl_relu_backward(own, own, l->out, n);
 
 		const float *x = i > 0 ? net->layers[i - 1].out : net->input;
-		float *din = i > 0 ? net->grad[next] : NULL;
+		float *din = i > 0 ? net->grad[next] : NULL; /* the first layer's is not needed */
 		const float *w = l->weight >= 0 ? params + net->tensors[l->weight].offset : NULL;
 		float *dw = l->weight >= 0 ? grad + net->tensors[l->weight].offset : NULL;
 		float *db = l->bias >= 0 ? grad + net->tensors[l->bias].offset : NULL;
@@ -380,7 +382,7 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 				                       l->in_w, l->k, l->stride);
 			break;
 		}
-		dout = din;
+		dout = own = din;
 		next ^= 1;
 	}
 }

@@ -85,10 +85,13 @@ const float *ccl_net_logits(const ccl_net *net);
 int ccl_net_batch(const ccl_net *net);
 
 /* Backward pass of the most recent forward, which must have used the same
- * params.  dlogits (B,classes) is d(loss)/d(logits).  dfeatures (B,F), or
- * NULL, is an extra gradient with respect to the features, added where they
- * leave the feature ReLU: the way loss terms defined on the features enter.
- * grad (param_count) is OVERWRITTEN with d(loss)/d(params). */
+ * params: any other forward in between (a neighbour's model on the same
+ * batch, say) replaces the activations, so run those first or on a second
+ * network object.  dlogits (B,classes) is d(loss)/d(logits).  dfeatures
+ * (B,F), or NULL, is an extra gradient with respect to the features, added
+ * where they leave the feature ReLU: the way loss terms defined on the
+ * features enter.  grad (param_count) is OVERWRITTEN with d(loss)/d(params).
+ * Neither dlogits nor dfeatures is modified. */
 void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
                       const float *dfeatures, float *grad);
 

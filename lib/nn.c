@@ -1,14 +1,16 @@
 /*
  * nn.c - layer forward and backward passes (see nn.h for the conventions).
  *
- * The products go to OpenBLAS; what remains here is data movement (im2col,
- * col2im, pooling), and is written so that every output element is stored
- * exactly once where possible, instead of clearing a buffer and then adding
- * into it: at LeNet sizes the layers are cheap enough that extra passes over
- * memory show up in the step time.
+ * The products go to OpenBLAS; what remains here is data movement (strips,
+ * im2col, pooling).  At LeNet sizes that movement cost more than the
+ * products in a first, straightforward version, so it is written to touch
+ * memory as little as possible: every output element is stored once where
+ * that can be arranged (rather than cleared and then added to), short rows
+ * are copied without a call to memcpy, and data-dependent branches are
+ * avoided.  The costs quoted in comments were measured on the 2-vCPU AMD
+ * EPYC (Zen 4) machines of PLATFORM.md with OpenBLAS 0.3.21, one thread.
  */
 #include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,10 +18,11 @@
 
 /* ---- helpers ----
  *
- * The build uses -O2, at which GCC only vectorizes a loop whose trip count
- * it knows; it does vectorize straight-line code.  The loops below therefore
- * work in fixed blocks of eight, which the compiler turns into SIMD
- * instructions, and finish the remainder one element at a time. */
+ * The build uses -O2, at which GCC 12 vectorizes a loop only when no scalar
+ * remainder is needed, so hardly ever for a length known at run time; it
+ * does vectorize straight-line code.  The loops below therefore work in
+ * fixed blocks of eight, which become SIMD instructions, and finish the
+ * remainder one element at a time. */
 
 /* Sum of n floats.  The eight partial sums also break the dependency chain
  * of one long running sum. */
@@ -68,15 +71,12 @@ void ccl_linear_forward(float *out, const float *in, const float *w, const float
 {
 	/* Start from the bias so that the product can accumulate onto it
 	 * (beta = 1) instead of needing a second pass to add it. */
-	float beta = 0.0f;
-	if (b) {
+	if (b)
 		for (int i = 0; i < batch; i++)
 			memcpy(out + (size_t)i * out_dim, b, sizeof(float) * (size_t)out_dim);
-		beta = 1.0f;
-	}
-	// out (B,OUT) = in (B,IN) . w^T (IN,OUT)
+	// out (B,OUT) (+)= in (B,IN) . w^T (IN,OUT)
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out_dim, in_dim,
-	            1.0f, in, in_dim, w, in_dim, beta, out, out_dim);
+	            1.0f, in, in_dim, w, in_dim, b ? 1.0f : 0.0f, out, out_dim);
 }
 
 // dout (B,OUT) -> din (B,IN), dw (OUT,IN), db (OUT)
@@ -89,11 +89,8 @@ void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
 	            1.0f, dout, out_dim, in, in_dim, 0.0f, dw, in_dim);
 	if (db) {
 		memcpy(db, dout, sizeof(float) * (size_t)out_dim);
-		for (int i = 1; i < batch; i++) {
-			const float *row = dout + (size_t)i * out_dim;
-			for (int o = 0; o < out_dim; o++)
-				db[o] += row[o];
-		}
+		for (int i = 1; i < batch; i++)
+			add_floats(db, dout + (size_t)i * out_dim, out_dim);
 	}
 	// din (B,IN) = dout (B,OUT) . w (OUT,IN)
 	if (din)
@@ -171,11 +168,17 @@ size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int 
 }
 
 /* Copies n floats.  For the short rows of small images a memcpy call costs
- * more than the copy, and GCC turns any copy loop back into that call; two
- * overlapping fixed-size copies it inlines as a few vector moves. */
+ * more than the copy, and GCC turns any copy loop back into that call; up
+ * to 32 floats, a few overlapping fixed-size copies do instead, which it
+ * inlines as vector moves. */
 static inline void copy_row(float *restrict dst, const float *restrict src, int n)
 {
-	if (n >= 8 && n <= 16) {
+	if (n >= 16 && n <= 32) {
+		memcpy(dst, src, 8 * sizeof(float));
+		memcpy(dst + 8, src + 8, 8 * sizeof(float));
+		memcpy(dst + n - 16, src + n - 16, 8 * sizeof(float));
+		memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+	} else if (n >= 8 && n < 16) {
 		memcpy(dst, src, 8 * sizeof(float));
 		memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
 	} else if (n >= 4 && n < 8) {
@@ -233,6 +236,16 @@ static void rearrange_weights(float *wr, const float *w, int c, int oc, int k)
 						w[(((size_t)o * c + ci) * k + ki) * k + kj];
 }
 
+// dout_i (OC,P) of one sample -> db (OC), added on (first: overwritten).
+// Done sample by sample, while dout_i is in the cache for the products.
+static void bias_gradient(float *db, const float *d, int oc, int p, int first)
+{
+	for (int co = 0; co < oc; co++) {
+		float sum = sum_floats(d + (size_t)co * p, p);
+		db[co] = first ? sum : db[co] + sum;
+	}
+}
+
 // in (B,C,H,W), w (OC,C,K,K), b (OC) -> out (B,OC,OH,OW), stride 1
 static void conv2d_forward_strips(float *out, const float *in, const float *w, const float *b,
                                   float *work, int batch, int c, int h, int wd, int oc, int k,
@@ -264,8 +277,10 @@ static void conv2d_forward_strips(float *out, const float *in, const float *w, c
 	}
 }
 
-// dout (B,OC,OH,OW) -> din (B,C,H,W) or NULL, dw (OC,C,K,K); stride 1
-static void conv2d_backward_strips(float *din, float *dw, const float *dout, const float *in,
+// dout (B,OC,OH,OW) -> din (B,C,H,W) or NULL, dw (OC,C,K,K), db (OC) or NULL;
+// stride 1
+static void conv2d_backward_strips(float *din, float *dw, float *db, const float *dout,
+                                   const float *in,
                                    const float *w, float *work, int batch, int c, int h, int wd,
                                    int oc, int k, int pad, const struct conv_shape *s)
 {
@@ -279,6 +294,8 @@ static void conv2d_backward_strips(float *din, float *dw, const float *dout, con
 	for (int i = 0; i < batch; i++) {
 		const float *src = in + i * in_size, *d = dout + i * out_size;
 		float beta = i == 0 ? 0.0f : 1.0f; /* the first sample overwrites */
+		if (db)
+			bias_gradient(db, d, oc, p, i == 0);
 		if (pad > 0) {
 			pad_input(xp, src, c, h, wd, pad, s);
 			src = xp;
@@ -421,26 +438,20 @@ void ccl_conv2d_backward(float *din, float *dw, float *db, const float *dout,
 	int p = s.oh * s.ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
 
-	if (db) {
-		for (int co = 0; co < oc; co++) {
-			/* Summed in double across samples: a batch of planes
-			 * holds tens of thousands of terms. */
-			double sum = 0.0;
-			for (int i = 0; i < batch; i++)
-				sum += sum_floats(dout + i * out_size + (size_t)co * p, p);
-			db[co] = (float)sum;
-		}
-	}
 	if (batch <= 0) {
 		memset(dw, 0, sizeof(float) * (size_t)oc * s.ckk);
+		if (db)
+			memset(db, 0, sizeof(float) * (size_t)oc);
 		return;
 	}
 	if (s.strips) {
-		conv2d_backward_strips(din, dw, dout, in, w, col, batch, c, h, wd, oc, k, pad, &s);
+		conv2d_backward_strips(din, dw, db, dout, in, w, col, batch, c, h, wd, oc, k, pad, &s);
 		return;
 	}
 	for (int i = 0; i < batch; i++) {
 		const float *d = dout + i * out_size;
+		if (db)
+			bias_gradient(db, d, oc, p, i == 0);
 		im2col(col, in + i * in_size, c, h, wd, k, stride, pad, s.oh, s.ow);
 		// dw (OC,CKK) += dout_i (OC,P) . col^T (P,CKK); the first sample overwrites
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, oc, s.ckk, p,
@@ -492,34 +503,92 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 
 /* ---- pooling ---- */
 
-/* The common 2x2, stride 2 pool.  Which pixel of a window wins is
- * unpredictable, so the code avoids branches: the maxima are maxss-style
- * selects and the winner's index is computed with arithmetic on the
- * comparison results.  Ties go to the first pixel in row-major order.
- * With relu set the output is max(0, maximum), the fused ReLU. */
-static inline void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
-                                      size_t planes, int h, int w, int relu)
+/* The common 2x2, stride 2 pool gets its own code.  Which pixel of a window
+ * wins is unpredictable, so there are no data-dependent branches: maxima are
+ * selects, the winner's index is arithmetic on comparison results, and the
+ * backward pass masks bit patterns.  Ties go to the first pixel in row-major
+ * order, as in PyTorch.  With relu the output is max(0, maximum). */
+static inline void pool2x2_window(const float *r0, const float *r1, int x, int base, int w,
+                                  int relu, float *dst, int32_t *am)
+{
+	float a0 = r0[2 * x], a1 = r0[2 * x + 1];
+	float a2 = r1[2 * x], a3 = r1[2 * x + 1];
+	int right0 = a1 > a0, right1 = a3 > a2;
+	float m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
+	int lower = m1 > m0;
+	float m = m1 > m0 ? m1 : m0;
+	dst[x] = relu && !(m > 0.0f) ? 0.0f : m;
+	am[x] = base + 2 * x + right0 + lower * (w + right1 - right0);
+}
+
+/* One output row from input rows r0 and r1 (plane index of r0[0]: base).
+ * In blocks of four windows, and with restrict promising that the rows do
+ * not overlap, GCC compiles it to SIMD code at -O2 (a third faster); kept
+ * out of line because inlining drops the restrict promise. */
+__attribute__((noinline))
+static void pool2x2_row(float *restrict dst, int32_t *restrict am, const float *restrict r0,
+                        const float *restrict r1, int ow, int base, int w, int relu)
+{
+	int x = 0;
+	for (; x + 4 <= ow; x += 4)
+		for (int j = 0; j < 4; j++)
+			pool2x2_window(r0, r1, x + j, base, w, relu, dst, am);
+	for (; x < ow; x++)
+		pool2x2_window(r0, r1, x, base, w, relu, dst, am);
+}
+
+static void maxpool2x2_forward(float *out, int32_t *argmax, const float *in,
+                               size_t planes, int h, int w, int relu)
 {
 	int oh = h / 2, ow = w / 2;
 	for (size_t pl = 0; pl < planes; pl++) {
 		const float *src = in + pl * h * w;
-		float *dst = out + pl * oh * ow;
-		int32_t *am = argmax + pl * oh * ow;
 		for (int y = 0; y < oh; y++) {
-			const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
+			const float *r0 = src + (size_t)(2 * y) * w;
+			size_t row = (pl * oh + y) * ow;
+			pool2x2_row(out + row, argmax + row, r0, r0 + w, ow, 2 * y * w, w, relu);
+		}
+	}
+}
+
+/* g where keep is true, else +0, through the bit pattern. */
+static inline float keep_if(float g, int keep)
+{
+	uint32_t u;
+	memcpy(&u, &g, sizeof u);
+	u &= -(uint32_t)(keep != 0);
+	memcpy(&g, &u, sizeof g);
+	return g;
+}
+
+/* Every pixel of din is written, the gradient at its window's maximum and
+ * zero elsewhere, so din needs no clearing first.  With out (the fused
+ * forward's output) the gradient passes only where out is positive. */
+static void maxpool2x2_backward(float *din, const float *dout, const float *out,
+                                const int32_t *argmax, size_t planes, int h, int w)
+{
+	int oh = h / 2, ow = w / 2;
+	for (size_t pl = 0; pl < planes; pl++) {
+		float *dst = din + pl * h * w;
+		const float *d = dout + pl * oh * ow;
+		const float *o = out ? out + pl * oh * ow : NULL;
+		const int32_t *am = argmax + pl * oh * ow;
+		for (int y = 0; y < oh; y++) {
+			float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
 			for (int x = 0; x < ow; x++) {
-				float a0 = r0[2 * x], a1 = r0[2 * x + 1];
-				float a2 = r1[2 * x], a3 = r1[2 * x + 1];
-				int right0 = a1 > a0, right1 = a3 > a2;
-				float m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
-				int lower = m1 > m0;
-				float m = m1 > m0 ? m1 : m0;
-				if (relu)
-					m = m > 0.0f ? m : 0.0f;
-				dst[y * ow + x] = m;
-				am[y * ow + x] = 2 * y * w + 2 * x + right0 + lower * (w + right1 - right0);
+				int j = y * ow + x;
+				float g = o ? keep_if(d[j], o[j] > 0.0f) : d[j];
+				/* Clear the window, then store at its maximum. */
+				r0[2 * x] = r0[2 * x + 1] = r1[2 * x] = r1[2 * x + 1] = 0.0f;
+				dst[am[j]] = g;
+			}
+			if (w & 1) { /* the column no window covers */
+				r0[w - 1] = 0.0f;
+				r1[w - 1] = 0.0f;
 			}
 		}
+		if (h & 1) /* the row no window covers */
+			memset(dst + (size_t)(h - 1) * w, 0, sizeof(float) * (size_t)w);
 	}
 }
 
@@ -530,10 +599,7 @@ static void maxpool_forward(float *out, int32_t *argmax, const float *in,
 	size_t planes = (size_t)batch * c;
 
 	if (k == 2 && stride == 2) {
-		if (relu)
-			maxpool2x2_forward(out, argmax, in, planes, h, w, 1);
-		else
-			maxpool2x2_forward(out, argmax, in, planes, h, w, 0);
+		maxpool2x2_forward(out, argmax, in, planes, h, w, relu);
 		return;
 	}
 	for (size_t pl = 0; pl < planes; pl++) {
@@ -572,32 +638,7 @@ static void maxpool_backward(float *din, const float *dout, const float *out,
 	size_t planes = (size_t)batch * c;
 
 	if (k == 2 && stride == 2) {
-		/* Windows tile the plane: write each pixel once, the gradient
-		 * at the window's maximum and zero elsewhere, which saves
-		 * clearing din first. */
-		for (size_t pl = 0; pl < planes; pl++) {
-			float *dst = din + pl * h * w;
-			const float *d = dout + pl * oh * ow;
-			const float *o = out ? out + pl * oh * ow : NULL;
-			const int32_t *am = argmax + pl * oh * ow;
-			for (int y = 0; y < oh; y++) {
-				float *r0 = dst + (size_t)(2 * y) * w, *r1 = r0 + w;
-				for (int x = 0; x < ow; x++) {
-					int j = y * ow + x;
-					float g = o && !(o[j] > 0.0f) ? 0.0f : d[j];
-					/* Clear the window, then store at its
-					 * maximum: no data-dependent branch. */
-					r0[2 * x] = r0[2 * x + 1] = r1[2 * x] = r1[2 * x + 1] = 0.0f;
-					dst[am[j]] = g;
-				}
-				if (w & 1) { /* the column no window covers */
-					r0[w - 1] = 0.0f;
-					r1[w - 1] = 0.0f;
-				}
-			}
-			if (h & 1)
-				memset(dst + (size_t)(h - 1) * w, 0, sizeof(float) * (size_t)w);
-		}
+		maxpool2x2_backward(din, dout, out, argmax, planes, h, w);
 		return;
 	}
 	memset(din, 0, sizeof(float) * planes * h * w);

@@ -14,15 +14,16 @@
  *   - dout is the gradient of the loss with respect to the layer's output.
  *
  * Matrix products go to OpenBLAS (cblas_sgemm); the caller chooses its thread
- * count.  Convolutions are im2col followed by one GEMM per sample: for the
- * small images of LeNet-sized networks a sample's column matrix stays in the
- * cache between being written and being multiplied, which measured faster
- * than one large GEMM over the whole batch (104 against 35 GFLOP/s for the
- * first LeNet convolution), and the per-sample product is already in NCHW
- * order, so nothing needs transposing.
+ * count (one per process is what the toolkit uses).  Convolutions are matrix
+ * products one sample at a time: for LeNet-sized images a sample's
+ * rearranged input stays in the cache between being written and being
+ * multiplied, which measured faster than one large product over the whole
+ * batch (104 against 35 GFLOP/s for the first LeNet convolution), and the
+ * per-sample product is already in NCHW order.  See nn.c for the layouts.
  *
  * Left out on purpose: dilation, groups, non-square kernels, anything
- * stateful (dropout, batch statistics).  All functions are reentrant.
+ * stateful (dropout, batch statistics).  Every function is reentrant: the
+ * only scratch memory is the caller's workspace.
  */
 #ifndef CCL_NN_H
 #define CCL_NN_H
@@ -44,9 +45,10 @@ void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
 
 /* Output side length: (h + 2 pad - k) / stride + 1 (0 or less: no output). */
 int ccl_conv2d_out_dim(int h, int k, int stride, int pad);
-/* Floats of workspace ("col") that ccl_conv2d_forward/backward need: about
- * one sample's column matrix (c*k*k x oh*ow, a little more at stride 1).
- * It does not grow with the batch. */
+/* Floats of workspace ("col") that ccl_conv2d_forward/backward need for
+ * these sizes; it holds one sample's rearranged input at a time, so it does
+ * not grow with the batch (about 10,600 floats for either LeNet convolution).
+ * Its contents on entry do not matter. */
 size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int pad);
 
 // in (B,C,H,W), w (OC,C,K,K), b (OC) or NULL -> out (B,OC,OH,OW); col is workspace

@@ -85,7 +85,7 @@ setup() { T=$BATS_TEST_TMPDIR; }
 
 @test "a neighbour model of another architecture is refused" {
 	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01 \
-		-n "$P/mlp.ccl" --lambda-m 0.1
+		-N "$P/mlp.ccl" --lambda-m 0.1
 	assert_failure 3
 	assert_output --partial "$P/mlp.ccl: architecture mlp does not match lenet5"
 }

@@ -86,33 +86,33 @@ setup() { T=$BATS_TEST_TMPDIR; }
 }
 
 @test "ccl-merge refuses weights that do not sum to one" {
-	run ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" -n "$P/m2.ccl" --weights 0.5,0.3,0.3 -o "$T/x.ccl"
+	run ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -N "$P/m2.ccl" --weights 0.5,0.3,0.3 -o "$T/x.ccl"
 	assert_failure 2
 	assert_output --partial "they sum to 1.1, not 1"
-	run ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" --weights 0.5,0.25,0.25 -o "$T/x.ccl"
+	run ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --weights 0.5,0.25,0.25 -o "$T/x.ccl"
 	assert_failure 2
 	assert_output --partial "3 given, 2 expected"
 	assert_not_exist "$T/x.ccl"
 }
 
 @test "ccl-merge refuses a neighbour of another architecture" {
-	run ccl-merge -S "$P/s0.ccl" -n "$P/mlp-model.ccl" -o "$T/x.ccl"
+	run ccl-merge -S "$P/s0.ccl" -N "$P/mlp-model.ccl" -o "$T/x.ccl"
 	assert_failure 3
 	assert_output --partial "architecture mlp does not match lenet5"
 }
 
 @test "ccl-merge refuses --gamma outside (0, 1]" {
 	for g in 0 1.5 -1 nan; do
-		run ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" --gamma $g -o "$T/x.ccl"
+		run ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --gamma $g -o "$T/x.ccl"
 		assert_failure 2
 	done
 }
 
 @test "uniform gossip with explicit weights equals the default" {
-	ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" -o "$T/a.ccl"
-	ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" -w 0.5,0.5 -o "$T/b.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -o "$T/a.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -w 0.5,0.5 -o "$T/b.ccl"
 	cmp "$T/a.ccl" "$T/b.ccl"
-	ccl-merge -S "$P/s0.ccl" -n "$P/m1.ccl" -w 0.75,0.25 -o "$T/c.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -w 0.75,0.25 -o "$T/c.ccl"
 	! cmp -s "$T/a.ccl" "$T/c.ccl"
 }
 
@@ -145,32 +145,32 @@ setup() { T=$BATS_TEST_TMPDIR; }
 }
 
 @test "ccl-topology prints rings, tori, Petersen, Dyck, full and chain graphs" {
-	run ccl-topology -n 16 -t ring --format lines
+	run ccl-topology -n 16 --topology ring --format lines
 	assert_success
 	assert_line --index 0 "0 0.33333333333333337 1:0.33333333333333331 15:0.33333333333333331"
-	run ccl-topology -n 16 -t torus --agent 0 --format lines
+	run ccl-topology -n 16 --topology torus --agent 0 --format lines
 	assert_output --regexp '^0 0\.(2|19)[0-9]* 1:0\.2[0-9]* 4:0\.2[0-9]* 12:0\.2[0-9]* 15:0\.2[0-9]*$'
-	run ccl-topology -n 10 -t petersen --format yaml
+	run ccl-topology -n 10 --topology petersen --format yaml
 	assert_success
 	[ "$(grep -c 'neighbours: \[[0-9]*, [0-9]*, [0-9]*\]' <<<"$output")" -eq 10 ]
-	run ccl-topology -n 32 -t dyck --agent 0 --format lines
+	run ccl-topology -n 32 --topology dyck --agent 0 --format lines
 	assert_output --regexp '^0 0.25 1:0.25 5:0.25 31:0.25$'
-	run ccl-topology -n 3 -t chain --format lines
+	run ccl-topology -n 3 --topology chain --format lines
 	assert_line --index 0 --regexp '^0 0.66666666666666674 1:0.33333333333333331$'
-	run ccl-topology -n 4 -t full --format json
+	run ccl-topology -n 4 --topology full --format json
 	assert_output --partial '"neighbours": [0, 1, 2]'
 }
 
 @test "ccl-topology refuses impossible graphs clearly" {
-	run ccl-topology -n 12 -t petersen
+	run ccl-topology -n 12 --topology petersen
 	assert_failure 2
 	assert_output "ccl-topology: the Petersen graph has exactly 10 agents, not 12"
-	run ccl-topology -n 31 -t dyck
+	run ccl-topology -n 31 --topology dyck
 	assert_failure 2
-	run ccl-topology -n 7 -t torus2d
+	run ccl-topology -n 7 --topology torus2d
 	assert_failure 2
 	assert_output --partial "rows x columns"
-	run ccl-topology -n 5 -t star
+	run ccl-topology -n 5 --topology star
 	assert_failure 2
 }
 

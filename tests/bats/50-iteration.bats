@@ -17,14 +17,14 @@ load helpers
 	done
 	for i in 0 1 2; do
 		l=$(((i + 2) % 3)) r=$(((i + 1) % 3))
-		ccl-merge -S "$T/state-$i.ccl" -n "$T/model-$l.ccl" -n "$T/model-$r.ccl" --qgm -o "$T/merged-$i.ccl"
+		ccl-merge -S "$T/state-$i.ccl" -N "$T/model-$l.ccl" -N "$T/model-$r.ccl" --qgm -o "$T/merged-$i.ccl"
 		ccl-featstat -d "$T/shard-$i.ccl" -S "$T/merged-$i.ccl" --batch 16 \
 			-M "$T/model-$l.ccl" -o "$T/fs-$i-$l.ccl" -M "$T/model-$r.ccl" -o "$T/fs-$i-$r.ccl"
 	done
 	for i in 0 1 2; do
 		l=$(((i + 2) % 3)) r=$(((i + 1) % 3))
 		ccl-train-step -S "$T/merged-$i.ccl" -d "$T/shard-$i.ccl" --lr 0.05 --batch 16 \
-			-n "$T/model-$l.ccl" -n "$T/model-$r.ccl" -f "$T/fs-$l-$i.ccl" -f "$T/fs-$r-$i.ccl" \
+			-N "$T/model-$l.ccl" -N "$T/model-$r.ccl" -f "$T/fs-$l-$i.ccl" -f "$T/fs-$r-$i.ccl" \
 			--lambda-m 1 --lambda-d 1 -o "$T/next-$i.ccl"
 	done
 	run "$CCL_BIN/../tests/verify_iteration" "$T" 3 0.05 1 1 1 16

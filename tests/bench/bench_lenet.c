@@ -4,13 +4,16 @@
  * One step is what an agent does per iteration apart from communication:
  * forward, mean softmax cross-entropy, backward, and an SGD step with
  * Nesterov momentum and weight decay.  Data are random (the speed does not
- * depend on the values).  Each batch size runs a warm-up and then as many
- * steps as fit in about two seconds.
+ * depend on the values; the loss printed only shows that the step learns).
+ * Each batch size runs a warm-up round and then ten rounds of a fifth of a
+ * second; the rate reported is the fastest round's, the least disturbed by
+ * whatever else the machine runs, with the mean of the rounds beside it.
  *
  * When /usr/bin/python3 can import torch, tests/bench/torch_lenet.py times
- * the same step in PyTorch (also one thread) and the ratio is printed.
+ * the same step in PyTorch (also one thread, also best of ten rounds) and
+ * the ratio is printed.
  *
- * Usage: bench_lenet [seconds per measurement]
+ * Usage: bench_lenet [seconds per batch size, default 2]
  */
 #include <cblas.h>
 #include <stdio.h>

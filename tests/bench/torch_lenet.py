@@ -2,9 +2,10 @@
 """The same LeNet-5 training step as bench_lenet.c, in PyTorch with one thread.
 
 Forward, mean cross-entropy, backward and an SGD step with Nesterov momentum
-and weight decay, on random data, timed after a warm-up.  It prints lines of
-the form "torch lenet5 train batch 32: N samples/s (x.xx ms/step)" so that
-bench_lenet can read them.  Usage: torch_lenet.py [seconds] [batch ...]
+and weight decay, on random data; a warm-up round, then the fastest of ten
+rounds.  It prints lines of the form
+"torch lenet5 train batch 32: N samples/s (x.xxx ms/step)" for bench_lenet to
+read.  Usage: torch_lenet.py [seconds per batch size] [batch ...]
 """
 import sys
 import time
