@@ -34,13 +34,13 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIBCCL  := $(BUILD)/libccl.a
 TOOLS   := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/ccl-*.c))
-UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/unit/verify_*.c))
+UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/unit/verify_*.c tests/unit/fixture_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANS    := $(wildcard man/*.[1-8])
 
 DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
                    libyaml-dev bats bats-assert bats-support bats-file \
-                   zlib1g-dev dataset-fashion-mnist mandoc bash-completion
+                   zlib1g-dev dataset-fashion-mnist mandoc bash-completion time
 
 .PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man
 

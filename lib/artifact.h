@@ -4,14 +4,14 @@
  * An artifact is a ustar archive.  Its first member, "manifest.yaml", says
  * what the artifact is (format, version, kind, architecture, class count,
  * agent, step, ...) and lists its tensors with dtype, shape, byte count and
- * CRC-32; the last line of the manifest is the CRC-32 of the lines before it.
+ * CRC-32C; the last line of the manifest is the CRC-32C of the lines before it.
  * Every other member is one tensor, "<name>.bin", raw little-endian values in
  * manifest order.  Standard tar can list and extract it, it streams through
  * pipes, and since members carry no timestamps or owners the same content
  * always gives the same bytes.  ccl-artifact(5) is the full description.
  *
  * Reading verifies everything: the manifest checksum, the structure, each
- * tensor's size and CRC-32, and that float tensors hold no NaN or infinity.
+ * tensor's size and CRC-32C, and that float tensors hold no NaN or infinity.
  * Writing is atomic: a temporary file in the target directory, renamed into
  * place only when complete.  The path "-" means stdin or stdout.
  */
@@ -86,8 +86,10 @@ int ccl_make_dirs(const char *path);
 size_t ccl_dtype_size(enum ccl_dtype t);
 const char *ccl_dtype_name(enum ccl_dtype t);
 
-/* CRC-32 (the IEEE polynomial of zlib, gzip and PNG), continued from `crc`
- * (start with 0). */
-uint32_t ccl_crc32(uint32_t crc, const void *data, size_t n);
+/* CRC-32CC (Castagnoli, as in iSCSI, ext4 and btrfs), continued from `crc`
+ * (start with 0); in hardware where the CPU has it.  The portable version
+ * gives the same values, a byte at a time. */
+uint32_t ccl_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t ccl_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
 #endif

@@ -18,6 +18,21 @@ static int nkept;
 
 const char *const ccl_format_names[] = {"table", "yaml", "json", NULL};
 
+/*
+ * OpenBLAS sizes its thread pool in its constructor, from
+ * OPENBLAS_NUM_THREADS.  A tool runs one small step and uses one thread
+ * unless --threads says otherwise, and an idle pool thread spinning on the
+ * other core costs the step (and a neighbouring agent's step) time.  The
+ * tools link OpenBLAS statically (see the Makefile), so this constructor,
+ * with a priority ahead of the default, runs before OpenBLAS's and can set
+ * the default; a value the user set is kept.  With LINK=dynamic it runs too
+ * late to matter, and only openblas_set_num_threads() applies.
+ */
+__attribute__((constructor(101))) static void default_to_one_blas_thread(void)
+{
+	setenv("OPENBLAS_NUM_THREADS", "1", 0);
+}
+
 static void print_help(const struct ccl_option *options, const char *usage, const char *about)
 {
 	printf("Usage: %s\n\n%s\n\nOptions:\n", usage, about);

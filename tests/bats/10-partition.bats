@@ -161,7 +161,7 @@ setup() {
 	flip_byte "$T/a/shard-002.ccl" 5000
 	run ccl-info "$T/a/shard-002.ccl"
 	assert_failure 3
-	assert_output "ccl-info: $T/a/shard-002.ccl: tensor 'images' fails its CRC-32 check: the file is corrupted"
+	assert_output "ccl-info: $T/a/shard-002.ccl: tensor 'images' fails its CRC-32C check: the file is corrupted"
 }
 
 @test "--config supplies options and the command line wins" {

@@ -91,19 +91,14 @@ setup() { T=$BATS_TEST_TMPDIR; }
 }
 
 @test "NaN in a parameter is refused with its index" {
-	# Rewrite one parameter as NaN, keeping the archive valid except for the
-	# manifest CRC, then repair that CRC so only the NaN check can object.
-	mkdir "$T/x" && tar -C "$T/x" -xf "$P/s0.ccl"
-	printf '\x00\x00\xc0\x7f' | dd of="$T/x/params.bin" bs=1 seek=400 conv=notrunc status=none
-	crc=$(gzip -c < "$T/x/params.bin" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' ')
-	awk -v c="0x$crc" '/name: params/ {p=1} p && /crc32:/ {sub(/0x[0-9a-f]+/, c); p=0} {print}' \
-		"$T/x/manifest.yaml" | grep -v '^manifest_crc32' > "$T/x/m"
-	mcrc=$(gzip -c < "$T/x/m" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' ')
-	{ cat "$T/x/m"; echo "manifest_crc32: 0x$mcrc"; } > "$T/x/manifest.yaml"
-	tar -C "$T/x" --format=ustar -cf "$T/nan.ccl" manifest.yaml params.bin momentum.bin
+	# A state with valid checksums whose parameter 100 is NaN.
+	"$CCL_BIN/../tests/fixture_nan" "$P/s0.ccl" params 100 "$T/nan.ccl"
 	run ccl-train-step -S "$T/nan.ccl" -d "$P/shard-000.ccl" -o "$T/n.ccl" --lr 0.01
 	assert_failure 3
 	assert_output "ccl-train-step: $T/nan.ccl: tensor 'params' holds NaN at index 100"
+	run ccl-merge -S "$P/s0.ccl" -N "$T/nan.ccl" -o "$T/n.ccl"
+	assert_failure 3
+	assert_not_exist "$T/n.ccl"
 }
 
 @test "a truncated state is refused and the output is not created" {

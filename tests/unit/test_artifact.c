@@ -73,10 +73,21 @@ int main(void)
 	snprintf(good, sizeof good, "%s/good.ccl", dir);
 	snprintf(bad, sizeof bad, "%s/bad.ccl", dir);
 
-	/* The standard check value of CRC-32/ISO-HDLC. */
-	CHECK(ccl_crc32(0, "123456789", 9) == 0xCBF43926u);
-	/* Slicing by eight agrees with a bytewise update split anywhere. */
-	CHECK(ccl_crc32(ccl_crc32(0, "12345", 5), "6789", 4) == 0xCBF43926u);
+	/* The standard check value of CRC-32C (iSCSI), in one piece and split. */
+	CHECK(ccl_crc32c(0, "123456789", 9) == 0xE3069283u);
+	CHECK(ccl_crc32c(ccl_crc32c(0, "12345", 5), "6789", 4) == 0xE3069283u);
+	CHECK(ccl_crc32c_portable(0, "123456789", 9) == 0xE3069283u);
+	/* The hardware path agrees with the bytewise one at every length and
+	 * alignment up to 64, and on a long buffer. */
+	unsigned char noise[4096 + 8];
+	for (size_t i = 0; i < sizeof noise; i++)
+		noise[i] = (unsigned char)(i * 2654435761u >> 13);
+	int agree = 1;
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 64; len++)
+			agree &= ccl_crc32c(7, noise + off, len) == ccl_crc32c_portable(7, noise + off, len);
+	agree &= ccl_crc32c(0, noise, 4096) == ccl_crc32c_portable(0, noise, 4096);
+	CHECK(agree);
 
 	ccl_artifact *a = sample();
 	long bytes = ccl_artifact_write(a, good);
@@ -114,7 +125,7 @@ int main(void)
 	memcpy(c, g, n);
 	c[text - g] ^= 1;
 	spit(bad, c, n);
-	CHECK(fails_with(bad, NULL, "fails its CRC-32 check"));
+	CHECK(fails_with(bad, NULL, "fails its CRC-32C check"));
 
 	/* One changed byte in the manifest: the class count, say. */
 	memcpy(c, g, n);
