@@ -10,12 +10,16 @@ out=${1:-out/demo}
 
 echo "== the data of 16 agents (Fashion-MNIST, Dirichlet alpha 0.01): samples per class and class mix"
 rm -rf "$out"
+mkdir -p "$out"
 "$here/experiment.sh" --agents 16 --topology ring --alpha 0.01 --method ccl --epochs 1 --milestones none \
-	--out "$out" > "$out.log" &
+	--out "$out" > "$out/log.txt" &
 pid=$!
 while [ ! -s "$out/histogram.txt" ] && kill -0 $pid 2> /dev/null; do sleep 0.2; done
 cat "$out/histogram.txt"
 echo
 echo "== one epoch of CCL on a ring (about a minute on 2 cores)"
-wait $pid
+if ! wait $pid; then
+	echo "demo: the experiment failed; see $out/log.txt" >&2
+	exit 1
+fi
 column -s, -t "$out/results.csv" 2> /dev/null || cat "$out/results.csv"
