@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -100,7 +101,10 @@ void ccl_artifact_free(ccl_artifact *a)
 	if (!a)
 		return;
 	for (int i = 0; i < a->ntensors; i++)
-		free(a->tensors[i].data);
+		if (!a->tensors[i].borrowed)
+			free(a->tensors[i].data);
+	if (a->mapping)
+		munmap(a->mapping, a->mapping_size);
 	free(a);
 }
 
@@ -654,6 +658,47 @@ static int read_member(struct archive *ar, const char *path, const char *what, v
 	return 0;
 }
 
+/* Reads a tensor member.  When the member's bytes lie whole and aligned in
+ * the file mapping (an uncompressed artifact read from a file), the tensor
+ * points at them; otherwise they are copied into a buffer of its own. */
+static int read_tensor(struct archive *ar, const char *path, const char *what, ccl_artifact *a,
+                       struct ccl_tensor *t, size_t size)
+{
+	const char *map = a->mapping;
+	size_t got = 0;
+
+	t->data = NULL;
+	for (;;) {
+		const void *block;
+		size_t len;
+		la_int64_t offset;
+		int r = archive_read_data_block(ar, &block, &len, &offset);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK)
+			return ccl_fail(CCL_EXIT_INPUT, path, "truncated or damaged while reading %s (%s)", what,
+			                archive_error_string(ar));
+		if (offset < 0 || (size_t)offset + len > size)
+			return ccl_fail(CCL_EXIT_INPUT, path, "damaged: %s runs past its size", what);
+		const char *b = block;
+		if (!t->data && offset == 0 && len == size && map && b >= map && b + len <= map + a->mapping_size &&
+		    (uintptr_t)b % sizeof(float) == 0) {
+			t->data = (void *)b;
+			t->borrowed = 1;
+		} else {
+			if (!t->data && !(t->data = malloc(size ? size : 1)))
+				return ccl_fail(CCL_EXIT_INPUT, path, "%s of %zu bytes does not fit in memory", what, size);
+			if (t->borrowed)
+				return ccl_fail(CCL_EXIT_INPUT, path, "damaged: %s is split", what);
+			memcpy((char *)t->data + offset, b, len);
+		}
+		got += len;
+	}
+	if (got != size)
+		return ccl_fail(CCL_EXIT_INPUT, path, "truncated while reading %s", what);
+	return 0;
+}
+
 static int next_member(struct archive *ar, const char *path, const char *want, la_int64_t *size)
 {
 	struct archive_entry *e;
@@ -722,12 +767,8 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 		size = (la_int64_t)mt->bytes;
 		if (next_member(ar, path, member, &size))
 			return -1;
-		void *data = malloc(mt->bytes ? mt->bytes : 1);
-		if (!data)
-			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' of %zu bytes does not fit in memory",
-			                mt->name, mt->bytes);
-		struct ccl_tensor *t = ccl_artifact_adopt(a, mt->name, mt->dtype, mt->ndim, mt->shape, data);
-		if (read_member(ar, path, member, t->data, mt->bytes))
+		struct ccl_tensor *t = ccl_artifact_adopt(a, mt->name, mt->dtype, mt->ndim, mt->shape, NULL);
+		if (read_tensor(ar, path, member, a, t, mt->bytes))
 			return -1;
 		if (ccl_crc32c(0, t->data, mt->bytes) != mt->crc)
 			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' fails its CRC-32C check: the file is corrupted",
@@ -761,10 +802,19 @@ ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 		return NULL;
 	}
 	a = ccl_artifact_new("");
+	if (!from_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			a->mapping = map;
+			a->mapping_size = (size_t)st.st_size;
+		}
+	}
 	struct archive *ar = archive_read_new();
 	archive_read_support_format_tar(ar);
 	archive_read_support_filter_gzip(ar); /* a gzip-compressed artifact reads as well */
-	int rc = archive_read_open_fd(ar, fd, 1 << 20) == ARCHIVE_OK
+	int opened = a->mapping ? archive_read_open_memory(ar, a->mapping, a->mapping_size)
+	                        : archive_read_open_fd(ar, fd, 1 << 20);
+	int rc = opened == ARCHIVE_OK
 	         ? read_archive(ar, path, a)
 	         : ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (%s)", archive_error_string(ar));
 	archive_read_free(ar);

@@ -14,6 +14,12 @@
  * tensor's size and CRC-32C, and that float tensors hold no NaN or infinity.
  * Writing is atomic: a temporary file in the target directory, renamed into
  * place only when complete.  The path "-" means stdin or stdout.
+ *
+ * A regular file is read through a private (copy-on-write) memory mapping,
+ * and the tensors of an uncompressed artifact point straight into it: no
+ * copy, and changing a tensor never changes the file.  A file must not be
+ * truncated in place while an artifact read from it is in use; the tools
+ * only ever replace files by renaming.
  */
 #ifndef CCL_ARTIFACT_H
 #define CCL_ARTIFACT_H
@@ -36,6 +42,7 @@ struct ccl_tensor {
 	int64_t shape[CCL_MAX_DIMS];
 	size_t count; /* number of elements: the product of the shape */
 	void *data;
+	int borrowed; /* data lies in the artifact's file mapping, not malloc'd */
 };
 
 struct ccl_meta {
@@ -49,6 +56,8 @@ typedef struct ccl_artifact {
 	struct ccl_meta meta[CCL_MAX_META];
 	int ntensors;
 	struct ccl_tensor tensors[CCL_MAX_TENSORS];
+	void *mapping; /* a read artifact's file, mapped copy-on-write */
+	size_t mapping_size;
 } ccl_artifact;
 
 ccl_artifact *ccl_artifact_new(const char *kind);
