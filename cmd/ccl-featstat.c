@@ -96,9 +96,8 @@ int main(int argc, char **argv)
 			ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.batch, shard.n);
 			ccl_die();
 		}
-		long epoch = state.epoch, step = state.step;
-		if (step >= ccl_steps_per_epoch(shard.n, a.batch)) /* as ccl-train-step does */
-			epoch++, step = 0;
+		long epoch, step;
+		ccl_next_batch_position(&state, shard.n, a.batch, &epoch, &step);
 		count = ccl_batch_rows(&shard, state.seed, state.agent, epoch, step, a.batch, rows);
 	}
 

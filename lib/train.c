@@ -16,6 +16,14 @@ double ccl_train_lr(const struct ccl_train_config *config, long epoch)
 	return lr;
 }
 
+void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch, long *step)
+{
+	*epoch = a->epoch;
+	*step = a->step;
+	if (*step >= ccl_steps_per_epoch(n, batch))
+		++*epoch, *step = 0;
+}
+
 int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
                    uint32_t *rows)
 {
@@ -119,8 +127,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	if (use_d)
 		ccl_featstat_init(&pooled, classes, dim);
 	memset(report, 0, sizeof *report);
-	if (state->step >= steps_per_epoch) /* the batch size changed: start the next epoch */
-		state->epoch++, state->step = 0;
+	ccl_next_batch_position(state, shard->n, B, &state->epoch, &state->step);
 
 	for (long s = 0; s < cfg->steps; s++) {
 		if (order_epoch != state->epoch) {

@@ -56,6 +56,11 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 /* The learning rate of an epoch under the multi-step schedule. */
 double ccl_train_lr(const struct ccl_train_config *config, long epoch);
 
+/* Where the agent's next step is: its (epoch, step), except that a step
+ * counter past the end of an epoch (the batch size changed) starts the next
+ * epoch.  ccl_train and ccl-featstat agree on the batch through this. */
+void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch, long *step);
+
 /* The shard rows of the batch at (epoch, step) for an agent. */
 int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
                    uint32_t *rows);
