@@ -5,7 +5,7 @@
 #   examples/experiment.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--out DIR]
+#       [--lambda-d 0.1] [--data IDX_DIR] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -22,6 +22,7 @@ BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 # One OpenBLAS thread per process: the agents of a phase already run in parallel.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 lr=0.01 batch=32 seed=123 jobs=2 out= milestones=
+data=()
 lambda_m=0.1 lambda_d=0.1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--milestones) milestones=$2 ;;
 	--lambda-m) lambda_m=$2 ;;
 	--lambda-d) lambda_d=$2 ;;
+	--data) data=(--data "$2") ;;
 	--out) out=$2 ;;
 	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "experiment.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -54,7 +56,8 @@ schedule=(--milestones "$milestones")
 [ "$milestones" = none ] && schedule=() milestones=
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm
 
-"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" -o "$out/shards" > "$out/histogram.txt"
+"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" "${data[@]}" -o "$out/shards" \
+	> "$out/histogram.txt"
 topo=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml)
 gamma=$(awk '/^gamma:/ {print $2}' <<<"$topo")
 declare -a neighbours weights
