@@ -134,6 +134,6 @@ for ((epoch = 0; epoch < epochs; epoch++)); do
 	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" '
 		/^mean_accuracy:/ {m = $2} /^std_accuracy:/ {sd = $2}
 		/^average_model_accuracy:/ {a = $2} /^consensus_distance:/ {c = $2}
-		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%d,%d,%.1f\n", e, lr, m, sd, a, c, pb, fb, s / 1000}' \
+		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%.0f,%.0f,%.1f\n", e, lr, m, sd, a, c, pb, fb, s / 1000}' \
 		"$out/eval-$epoch.yaml" | tee -a "$out/results.csv"
 done
