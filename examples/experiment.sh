@@ -5,7 +5,7 @@
 #   examples/experiment.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--data IDX_DIR] [--out DIR]
+#       [--lambda-d 0.1] [--qgm on|off] [--data IDX_DIR] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -22,7 +22,7 @@ BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 # One OpenBLAS thread per process: the agents of a phase already run in parallel.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 lr=0.01 batch=32 seed=123 jobs=2 out= milestones=
-data=()
+data=() qgm_choice=
 lambda_m=0.1 lambda_d=0.1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
 	--lambda-m) lambda_m=$2 ;;
 	--lambda-d) lambda_d=$2 ;;
 	--data) data=(--data "$2") ;;
+	--qgm) qgm_choice=$2 ;;
 	--out) out=$2 ;;
 	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "experiment.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -54,7 +55,9 @@ mkdir -p "$out/fs"
 milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
 schedule=(--milestones "$milestones")
 [ "$milestones" = none ] && schedule=() milestones=
+# QGM is part of qgm and ccl; --qgm on|off overrides that for variants.
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm
+case $qgm_choice in on) qgm=--qgm ;; off) qgm= ;; "") ;; *) echo "experiment.sh: --qgm is on or off" >&2; exit 2 ;; esac
 
 "$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" "${data[@]}" -o "$out/shards" \
 	> "$out/histogram.txt"
