@@ -31,7 +31,7 @@ echo "ccl-train-step, one batch-32 step with artifacts in and out: $one ms; comp
 if [ -x /usr/bin/time ]; then
 	rss=$( { /usr/bin/time -f %M "$CCL_BIN/ccl-train-step" -S "$dir/s.ccl" -d "$dir/shard-000.ccl" \
 		-o "$dir/n.ccl" -m "$dir/m.ccl" --lr 0.01 --batch 32 > /dev/null; } 2>&1)
-	echo "ccl-train-step peak resident size: $((rss / 1024)) MiB ($rss KiB)"
+	echo "ccl-train-step peak resident size: $rss KiB ($(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}') MiB)"
 else
 	echo "ccl-train-step peak resident size: not measured (install GNU time: apt-get install time)"
 fi
