@@ -143,10 +143,7 @@ int main(int argc, char **argv)
 	}
 	if (json)
 		printf("}\n");
-	if (fflush(stdout) != 0) {
-		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
-		ccl_die();
-	}
+	ccl_finish_stdout();
 	for (int j = 0; j < n; j++)
 		ccl_agent_free(&models[j]);
 	free(models);

@@ -101,9 +101,6 @@ int main(int argc, char **argv)
 	}
 	if (args.format == CCL_FORMAT_JSON && !args.quiet)
 		printf("%s]\n", shown ? "\n" : "");
-	if (fflush(stdout) != 0) {
-		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
-		ccl_die();
-	}
+	ccl_finish_stdout();
 	return status;
 }

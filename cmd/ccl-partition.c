@@ -161,10 +161,7 @@ int main(int argc, char **argv)
 		ccl_die();
 
 	print_histogram(&a, hist, part.counts, train.classes);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
-		ccl_die();
-	}
+	ccl_finish_stdout();
 	ccl_artifact_free(test_shard);
 	free(all);
 	free(hist);

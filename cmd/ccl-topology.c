@@ -96,9 +96,6 @@ int main(int argc, char **argv)
 	if (a.format == FORMAT_JSON)
 		printf("]}\n");
 	ccl_topology_free(&t);
-	if (fflush(stdout) != 0) {
-		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error");
-		ccl_die();
-	}
+	ccl_finish_stdout();
 	return 0;
 }

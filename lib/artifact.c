@@ -135,46 +135,52 @@ const char *ccl_artifact_get(const ccl_artifact *a, const char *key)
 	return NULL;
 }
 
-int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out)
+/* A typed metadata value: the key must be there and parse whole.  Each getter
+ * parses with errno cleared and hands the outcome to this one check. */
+static int typed_value(const ccl_artifact *a, const char *path, const char *key, const char **value)
 {
-	const char *v = ccl_artifact_get(a, key);
-	char *end;
-
-	if (!v)
+	*value = ccl_artifact_get(a, key);
+	if (!*value)
 		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
 	errno = 0;
-	*out = strtol(v, &end, 10);
-	if (errno || end == v || *end)
-		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not an integer: '%s'", key, v);
 	return 0;
+}
+
+static int parsed(const char *path, const char *key, const char *value, const char *end, int ok, const char *what)
+{
+	if (errno || end == value || *end || !ok)
+		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not %s: '%s'", key, what, value);
+	return 0;
+}
+
+int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out)
+{
+	const char *v;
+	char *end;
+	if (typed_value(a, path, key, &v))
+		return -1;
+	*out = strtol(v, &end, 10);
+	return parsed(path, key, v, end, 1, "an integer");
 }
 
 int ccl_artifact_get_u64(const ccl_artifact *a, const char *path, const char *key, uint64_t *out)
 {
-	const char *v = ccl_artifact_get(a, key);
+	const char *v;
 	char *end;
-
-	if (!v)
-		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
-	errno = 0;
+	if (typed_value(a, path, key, &v))
+		return -1;
 	*out = strtoull(v, &end, 10);
-	if (errno || end == v || *end || *v == '-')
-		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not a non-negative integer: '%s'", key, v);
-	return 0;
+	return parsed(path, key, v, end, *v != '-', "a non-negative integer");
 }
 
 int ccl_artifact_get_double(const ccl_artifact *a, const char *path, const char *key, double *out)
 {
-	const char *v = ccl_artifact_get(a, key);
+	const char *v;
 	char *end;
-
-	if (!v)
-		return ccl_fail(CCL_EXIT_INPUT, path, "manifest has no '%s'", key);
-	errno = 0;
+	if (typed_value(a, path, key, &v))
+		return -1;
 	*out = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(*out))
-		return ccl_fail(CCL_EXIT_INPUT, path, "manifest '%s' is not a finite number: '%s'", key, v);
-	return 0;
+	return parsed(path, key, v, end, isfinite(*out), "a finite number");
 }
 
 struct ccl_tensor *ccl_artifact_adopt(ccl_artifact *a, const char *name, enum ccl_dtype dtype,

@@ -265,6 +265,14 @@ int ccl_parse_choice(const char *option, const char *value, const char *const *c
 	ccl_usage_error("--%s: unknown value '%s' (one of %s)", option, value, list);
 }
 
+void ccl_finish_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ccl_fail(CCL_EXIT_FAILURE, "<stdout>", "write error: %s", strerror(errno));
+		ccl_die();
+	}
+}
+
 void ccl_set_threads(int threads)
 {
 	openblas_set_num_threads(threads);

@@ -40,6 +40,10 @@ int ccl_parse_choice(const char *option, const char *value, const char *const *c
 enum ccl_format { CCL_FORMAT_TABLE, CCL_FORMAT_YAML, CCL_FORMAT_JSON };
 extern const char *const ccl_format_names[];
 
+/* Flushes standard output and dies with status 1 if anything written to it
+ * was lost (a full disk, a closed pipe): a report must not end silently. */
+void ccl_finish_stdout(void);
+
 /* Sets the number of OpenBLAS threads (the tools default to 1). */
 void ccl_set_threads(int threads);
 
