@@ -42,16 +42,8 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_STATE: a->state = v; break;
 	case OPT_WHOLE: a->whole = 1; break;
 	case OPT_BATCH: a->batch = (int)ccl_parse_long("batch", v, 1, 1000000); break;
-	case OPT_MODEL:
-		if (a->n_models == MAX_MODELS)
-			ccl_usage_error("at most %d models", MAX_MODELS);
-		a->models[a->n_models++] = v;
-		break;
-	case OPT_OUTPUT:
-		if (a->n_outputs == MAX_MODELS)
-			ccl_usage_error("at most %d outputs", MAX_MODELS);
-		a->outputs[a->n_outputs++] = v;
-		break;
+	case OPT_MODEL: ccl_cli_append(a->models, &a->n_models, MAX_MODELS, "model", v); break;
+	case OPT_OUTPUT: ccl_cli_append(a->outputs, &a->n_outputs, MAX_MODELS, "output", v); break;
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
@@ -92,10 +84,8 @@ int main(int argc, char **argv)
 	} else {
 		if (ccl_agent_load(&state, a.state, "state") || ccl_agent_check_shard(&state, &shard, a.shard))
 			ccl_die();
-		if (a.batch > shard.n) {
-			ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.batch, shard.n);
+		if (ccl_shard_check_batch(&shard, a.shard, a.batch))
 			ccl_die();
-		}
 		long epoch, step;
 		ccl_next_batch_position(&state, shard.n, a.batch, &epoch, &step);
 		count = ccl_batch_rows(&shard, state.seed, state.agent, epoch, step, a.batch, rows);

@@ -43,11 +43,7 @@ static void handle(int opt, const char *v, void *ctx)
 	struct args *a = ctx;
 	switch (opt) {
 	case OPT_STATE: a->state = v; break;
-	case OPT_NEIGHBOUR:
-		if (a->n_neighbours == MAX_INPUTS)
-			ccl_usage_error("at most %d neighbour models", MAX_INPUTS);
-		a->neighbours[a->n_neighbours++] = v;
-		break;
+	case OPT_NEIGHBOUR: ccl_cli_append(a->neighbours, &a->n_neighbours, MAX_INPUTS, "neighbor-model", v); break;
 	case OPT_WEIGHTS: {
 		char *copy = ccl_xstrdup(v), *save = NULL;
 		a->n_weights = 0;

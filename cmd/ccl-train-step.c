@@ -81,16 +81,8 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_MOMENTUM: c->momentum = ccl_parse_double("momentum", v, 0, 0.999999, 0); break;
 	case OPT_WD: c->weight_decay = ccl_parse_double("weight-decay", v, 0, 1, 0); break;
 	case OPT_NO_NESTEROV: c->nesterov = 0; break;
-	case OPT_NEIGHBOUR:
-		if (a->n_neighbours == MAX_INPUTS)
-			ccl_usage_error("at most %d neighbour models", MAX_INPUTS);
-		a->neighbours[a->n_neighbours++] = v;
-		break;
-	case OPT_FEATSTAT:
-		if (a->n_featstats == MAX_INPUTS)
-			ccl_usage_error("at most %d feature statistics", MAX_INPUTS);
-		a->featstats[a->n_featstats++] = v;
-		break;
+	case OPT_NEIGHBOUR: ccl_cli_append(a->neighbours, &a->n_neighbours, MAX_INPUTS, "neighbor-model", v); break;
+	case OPT_FEATSTAT: ccl_cli_append(a->featstats, &a->n_featstats, MAX_INPUTS, "featstat", v); break;
 	case OPT_LAMBDA_M: c->lambda_m = ccl_parse_double("lambda-m", v, 0, 1e6, 0); break;
 	case OPT_LAMBDA_D: c->lambda_d = ccl_parse_double("lambda-d", v, 0, 1e6, 0); break;
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
@@ -162,10 +154,8 @@ int main(int argc, char **argv)
 		ccl_fail(CCL_EXIT_INPUT, a.shard, "is agent %ld's shard; the state is agent %ld's", shard.agent, state.agent);
 		ccl_die();
 	}
-	if (a.cfg.batch > shard.n) {
-		ccl_fail(CCL_EXIT_INPUT, a.shard, "batch %d is larger than the shard's %d samples", a.cfg.batch, shard.n);
+	if (ccl_shard_check_batch(&shard, a.shard, a.cfg.batch))
 		ccl_die();
-	}
 	for (int j = 0; j < a.n_neighbours; j++)
 		if (ccl_agent_load(&neighbours[j], a.neighbours[j], NULL) ||
 		    ccl_agent_check_compatible(&state, &neighbours[j], a.neighbours[j]))

@@ -217,6 +217,13 @@ int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const
 	return optind;
 }
 
+void ccl_cli_append(const char **list, int *n, int max, const char *option, const char *value)
+{
+	if (*n == max)
+		ccl_usage_error("--%s: at most %d may be given", option, max);
+	list[(*n)++] = value;
+}
+
 long ccl_parse_long(const char *option, const char *value, long min, long max)
 {
 	char *end;

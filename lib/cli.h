@@ -30,6 +30,9 @@ typedef void (*ccl_option_handler)(int option, const char *value, void *ctx);
 int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const char *usage,
                   const char *about, ccl_option_handler handler, void *ctx);
 
+/* Appends the value of a repeatable option to list (n entries, at most max). */
+void ccl_cli_append(const char **list, int *n, int max, const char *option, const char *value);
+
 long ccl_parse_long(const char *option, const char *value, long min, long max);
 uint64_t ccl_parse_seed(const char *option, const char *value);
 /* A finite number in [min, max]; with min_open the minimum itself is refused. */

@@ -136,6 +136,13 @@ void ccl_shard_free(ccl_shard *s)
 	memset(s, 0, sizeof *s);
 }
 
+int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch)
+{
+	if (batch > s->n)
+		return ccl_fail(CCL_EXIT_INPUT, path, "batch %d is larger than the shard's %d samples", batch, s->n);
+	return 0;
+}
+
 long ccl_steps_per_epoch(long n, long batch) { return (n + batch - 1) / batch; }
 
 void ccl_epoch_order(uint64_t seed, uint32_t agent, uint32_t epoch, uint32_t *order, size_t n)

@@ -45,6 +45,9 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
 int ccl_shard_load(ccl_shard *s, const char *path);
 void ccl_shard_free(ccl_shard *s);
 
+/* Fails, naming `path`, when a mini-batch of `batch` does not fit the shard. */
+int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch);
+
 /* Steps in one epoch: ceil(n / batch). */
 long ccl_steps_per_epoch(long n, long batch);
 
