@@ -5,6 +5,8 @@
  * Agent i runs it with each neighbour j's model as received: the result is
  * what i sends to j (j's data-variant cross-features).  The batch is the one
  * i's next ccl-train-step uses (read from i's state), or the whole shard.
+ * With --allow-missing a model that is not there (after --wait) gives no
+ * statistic; its receiver's ccl-train-step --allow-missing goes on without.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,10 @@
 
 #define MAX_MODELS 64
 
-enum { OPT_SHARD, OPT_STATE, OPT_WHOLE, OPT_BATCH, OPT_MODEL, OPT_OUTPUT, OPT_THREADS, OPT_VERBOSE };
+enum {
+	OPT_SHARD, OPT_STATE, OPT_WHOLE, OPT_BATCH, OPT_MODEL, OPT_OUTPUT, OPT_WAIT, OPT_ALLOW_MISSING, OPT_THREADS,
+	OPT_VERBOSE
+};
 
 static const struct ccl_option options[] = {
 	[OPT_SHARD] = {"shard", 'd', "FILE", "the data (required)"},
@@ -24,6 +29,8 @@ static const struct ccl_option options[] = {
 	[OPT_BATCH] = {"batch", 'b', "B", "mini-batch size, as given to ccl-train-step (default 32)"},
 	[OPT_MODEL] = {"model", 'M', "FILE", "model whose features to summarise (repeatable)"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "statistic to write, one per --model, in order (repeatable)"},
+	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing models (default 0)"},
+	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "skip models still missing (their output is not written)"},
 	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
 	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes written on stderr"},
 	{0},
@@ -31,7 +38,8 @@ static const struct ccl_option options[] = {
 
 struct args {
 	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS];
-	int whole, batch, n_models, n_outputs, threads, verbose;
+	int whole, batch, n_models, n_outputs, threads, verbose, allow_missing;
+	double wait;
 };
 
 static void handle(int opt, const char *v, void *ctx)
@@ -44,6 +52,8 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_BATCH: a->batch = (int)ccl_parse_long("batch", v, 1, 1000000); break;
 	case OPT_MODEL: ccl_cli_append(a->models, &a->n_models, MAX_MODELS, "model", v); break;
 	case OPT_OUTPUT: ccl_cli_append(a->outputs, &a->n_outputs, MAX_MODELS, "output", v); break;
+	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
+	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
@@ -59,7 +69,7 @@ int main(int argc, char **argv)
 
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-featstat -d SHARD (-S STATE | --whole) [--batch B] -M MODEL -o OUT\n"
-	                          "                    [-M MODEL -o OUT]...",
+	                          "                    [-M MODEL -o OUT]... [--wait SECONDS] [--allow-missing]",
 	                          "Compute the class-wise sums and counts of the features of a shard's batch (the\n"
 	                          "one the state's next training step uses) or of the whole shard, under each\n"
 	                          "model given, and write one feature statistic artifact per model.",
@@ -73,6 +83,11 @@ int main(int argc, char **argv)
 	if (!a.state == !a.whole)
 		ccl_usage_error("give exactly one of --state and --whole");
 	ccl_set_threads(a.threads);
+	int present[MAX_MODELS], kept = 0;
+	a.n_models = ccl_cli_await_inputs(a.models, a.n_models, a.wait, a.allow_missing, present);
+	for (int m = 0; m < a.n_outputs; m++)
+		if (present[m])
+			a.outputs[kept++] = a.outputs[m];
 
 	if (ccl_shard_load(&shard, a.shard))
 		ccl_die();

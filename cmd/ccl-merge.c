@@ -6,6 +6,10 @@
  * correction m_i <- m_i - (x_after - x_before) / lr_prev; writes the merged
  * state.  Without --state: the plain or weighted average of the MODEL
  * operands, written as a model.
+ *
+ * A neighbour that is late or gone must not wedge a round: --wait gives
+ * missing inputs time to appear, and --allow-missing then goes on with
+ * those present, the weights of the rest scaled to sum to one again.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +23,9 @@
 
 #define MAX_INPUTS 256
 
-enum { OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_OUTPUT, OPT_VERBOSE };
+enum {
+	OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_WAIT, OPT_ALLOW_MISSING, OPT_OUTPUT, OPT_VERBOSE
+};
 
 static const struct ccl_option options[] = {
 	[OPT_STATE] = {"state", 'S', "FILE", "the agent's state: gossip mode"},
@@ -27,6 +33,8 @@ static const struct ccl_option options[] = {
 	[OPT_WEIGHTS] = {"weights", 'w', "W0,W1,...", "gossip: self then neighbour weights; average: one per model; sum 1"},
 	[OPT_GAMMA] = {"gamma", 'g', "G", "averaging rate in (0, 1] (default 1)"},
 	[OPT_QGM] = {"qgm", 0, NULL, "apply the quasi-global momentum correction"},
+	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing inputs to appear (default 0)"},
+	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "go on without inputs still missing, weights renormalised"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "merged state or averaged model (required)"},
 	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print what was merged and the parameter bytes received on stderr"},
 	{0},
@@ -34,8 +42,8 @@ static const struct ccl_option options[] = {
 
 struct args {
 	const char *state, *output, *neighbours[MAX_INPUTS];
-	int n_neighbours, qgm, verbose, n_weights;
-	double gamma, weights[MAX_INPUTS + 1];
+	int n_neighbours, qgm, verbose, n_weights, allow_missing;
+	double gamma, wait, weights[MAX_INPUTS + 1];
 };
 
 static void handle(int opt, const char *v, void *ctx)
@@ -57,6 +65,8 @@ static void handle(int opt, const char *v, void *ctx)
 	}
 	case OPT_GAMMA: a->gamma = ccl_parse_double("gamma", v, 0, 1, 1); break;
 	case OPT_QGM: a->qgm = 1; break;
+	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
+	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_OUTPUT: a->output = v; break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
@@ -71,6 +81,34 @@ static void check_weights(const struct args *a, int expected, const char *what)
 		sum += a->weights[i];
 	if (fabs(sum - 1.0) > 1e-6)
 		ccl_usage_error("--weights: they sum to %.9g, not 1", sum);
+}
+
+/* Keeps the weights of the inputs present (present[i], n of them) and
+ * scales them, with `fixed` (the agent's own weight, or 0), to sum to 1.
+ * Returns the factor applied. */
+static double renormalise(double *w, const int *present, int n, double fixed)
+{
+	int kept = 0;
+	double sum = fixed;
+	for (int i = 0; i < n; i++)
+		if (present[i]) {
+			w[kept] = w[i];
+			sum += w[kept++];
+		}
+	for (int i = 0; i < kept; i++)
+		w[i] /= sum;
+	return 1.0 / sum;
+}
+
+/* Prints the weights actually used after inputs went missing. */
+static void report_renormalised(int kept, int given, double self, const double *w)
+{
+	fprintf(stderr, "%s: merged %d of %d inputs; weights renormalised to ", ccl_progname(), kept, given);
+	if (self >= 0)
+		fprintf(stderr, "%.6g%s", self, kept ? "," : "");
+	for (int i = 0; i < kept; i++)
+		fprintf(stderr, "%.6g%s", w[i], i + 1 < kept ? "," : "");
+	fputc('\n', stderr);
 }
 
 /* Loads models and checks them against `ref` (or the first one). */
@@ -93,8 +131,9 @@ int main(int argc, char **argv)
 	long received, written;
 
 	int first = ccl_cli_parse(argc, argv, options,
-	                          "ccl-merge -S STATE -N MODEL [-N MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm] -o OUT\n"
-	                          "       ccl-merge [--weights W1,...] -o OUT MODEL...",
+	                          "ccl-merge -S STATE -N MODEL [-N MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm]\n"
+	                          "                 [--wait SECONDS] [--allow-missing] -o OUT\n"
+	                          "       ccl-merge [--weights W1,...] [--wait SECONDS] [--allow-missing] -o OUT MODEL...",
 	                          "Gossip: mix an agent's parameters with its neighbours' models (uniform weights\n"
 	                          "1/(deg+1) unless given), optionally correct its momentum (QGM), write the state.\n"
 	                          "Average: the plain or weighted average of the MODEL operands, written as a model.",
@@ -110,7 +149,24 @@ int main(int argc, char **argv)
 			ccl_usage_error("give --state for gossip, or models to average");
 		if (a.n_weights)
 			check_weights(&a, n, "one per model");
-		ccl_agent *models = load_models((const char *const *)argv + first, n, NULL, &received);
+		const char **paths = (const char **)argv + first;
+		int present[MAX_INPUTS], given = n;
+		if (n > MAX_INPUTS)
+			ccl_usage_error("at most %d models may be averaged", MAX_INPUTS);
+		n = ccl_cli_await_inputs(paths, n, a.wait, a.allow_missing, present);
+		if (n == 0) {
+			ccl_fail(CCL_EXIT_INPUT, paths[0], "no model to average is present");
+			ccl_die();
+		}
+		if (n < given) {
+			if (!a.n_weights)
+				for (int j = 0; j < given; j++)
+					a.weights[j] = 1.0 / given;
+			renormalise(a.weights, present, given, 0);
+			a.n_weights = n;
+			report_renormalised(n, given, -1, a.weights);
+		}
+		ccl_agent *models = load_models(paths, n, NULL, &received);
 		const float **vecs = ccl_xmalloc((size_t)n * sizeof *vecs);
 		for (int j = 0; j < n; j++)
 			vecs[j] = models[j].params;
@@ -141,6 +197,12 @@ int main(int argc, char **argv)
 	}
 	for (int j = 0; j < a.n_neighbours; j++)
 		w[j] = a.n_weights ? a.weights[j + 1] : self_weight;
+	int present[MAX_INPUTS], given = a.n_neighbours;
+	a.n_neighbours = ccl_cli_await_inputs(a.neighbours, given, a.wait, a.allow_missing, present);
+	if (a.n_neighbours < given) {
+		self_weight *= renormalise(w, present, given, self_weight);
+		report_renormalised(a.n_neighbours, given, self_weight, w);
+	}
 
 	ccl_agent state;
 	if (ccl_agent_load(&state, a.state, "state"))

@@ -20,7 +20,7 @@
 enum {
 	OPT_STATE, OPT_SHARD, OPT_OUTPUT, OPT_MODEL, OPT_STEPS, OPT_BATCH, OPT_LR, OPT_MILESTONES, OPT_LR_FACTOR,
 	OPT_MOMENTUM, OPT_WD, OPT_NO_NESTEROV, OPT_NEIGHBOUR, OPT_FEATSTAT, OPT_LAMBDA_M, OPT_LAMBDA_D, OPT_THREADS,
-	OPT_VERBOSE,
+	OPT_WAIT, OPT_ALLOW_MISSING, OPT_VERBOSE,
 };
 
 static const struct ccl_option options[] = {
@@ -41,6 +41,8 @@ static const struct ccl_option options[] = {
 	[OPT_LAMBDA_M] = {"lambda-m", 0, "L", "weight of the model-variant term (default 0)"},
 	[OPT_LAMBDA_D] = {"lambda-d", 0, "L", "weight of the data-variant term (default 0)"},
 	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
+	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing neighbour inputs (default 0)"},
+	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "leave out neighbour inputs still missing"},
 	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print losses, accuracy and bytes written on stderr"},
 	{0},
 };
@@ -48,7 +50,8 @@ static const struct ccl_option options[] = {
 struct args {
 	const char *state, *shard, *output, *model;
 	const char *neighbours[MAX_INPUTS], *featstats[MAX_INPUTS];
-	int n_neighbours, n_featstats, threads, verbose, have_lr;
+	int n_neighbours, n_featstats, threads, verbose, have_lr, allow_missing;
+	double wait;
 	struct ccl_train_config cfg;
 };
 
@@ -86,6 +89,8 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_LAMBDA_M: c->lambda_m = ccl_parse_double("lambda-m", v, 0, 1e6, 0); break;
 	case OPT_LAMBDA_D: c->lambda_d = ccl_parse_double("lambda-d", v, 0, 1e6, 0); break;
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
+	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
+	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
 }
@@ -146,6 +151,9 @@ int main(int argc, char **argv)
 	if (a.cfg.lambda_m > 0 && !a.n_neighbours)
 		ccl_usage_error("--lambda-m needs at least one --neighbor-model");
 	ccl_set_threads(a.threads);
+	/* The terms average over the neighbours whose inputs are here. */
+	a.n_neighbours = ccl_cli_await_inputs(a.neighbours, a.n_neighbours, a.wait, a.allow_missing, NULL);
+	a.n_featstats = ccl_cli_await_inputs(a.featstats, a.n_featstats, a.wait, a.allow_missing, NULL);
 
 	if (ccl_agent_load(&state, a.state, "state") || ccl_shard_load(&shard, a.shard) ||
 	    ccl_agent_check_shard(&state, &shard, a.shard))

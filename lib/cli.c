@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "cli.h"
@@ -222,6 +224,32 @@ void ccl_cli_append(const char **list, int *n, int max, const char *option, cons
 	if (*n == max)
 		ccl_usage_error("--%s: at most %d may be given", option, max);
 	list[(*n)++] = value;
+}
+
+int ccl_cli_await_inputs(const char **paths, int n, double seconds, int drop_missing, int *present)
+{
+	struct timespec start, now, pause = {0, 20 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int i = 0; i < n; i++) {
+		while (access(paths[i], F_OK) != 0 && errno == ENOENT) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec) >= seconds)
+				break;
+			nanosleep(&pause, NULL);
+		}
+	}
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		int here = !drop_missing || access(paths[i], F_OK) == 0 || errno != ENOENT;
+		if (present)
+			present[i] = here;
+		if (here)
+			paths[kept++] = paths[i];
+		else
+			fprintf(stderr, "%s: %s: missing%s; going on without it\n", ccl_progname(), paths[i],
+			        seconds > 0 ? " after waiting" : "");
+	}
+	return kept;
 }
 
 long ccl_parse_long(const char *option, const char *value, long min, long max)

@@ -33,6 +33,15 @@ int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const
 /* Appends the value of a repeatable option to list (n entries, at most max). */
 void ccl_cli_append(const char **list, int *n, int max, const char *option, const char *value);
 
+/* Waits up to `seconds` (0: not at all) for each of the n input files to
+ * exist; a peer's artifact appears all at once, since every tool writes by
+ * rename.  With `drop_missing` set, files still absent are then removed from
+ * paths (order kept) with one warning each on stderr, and present[i] (if not
+ * NULL, n entries) says whether the i-th file was kept.  Returns how many
+ * paths are left.  Without `drop_missing` nothing is removed: loading a
+ * missing file fails as usual. */
+int ccl_cli_await_inputs(const char **paths, int n, double seconds, int drop_missing, int *present);
+
 long ccl_parse_long(const char *option, const char *value, long min, long max);
 uint64_t ccl_parse_seed(const char *option, const char *value);
 /* A finite number in [min, max]; with min_open the minimum itself is refused. */

@@ -5,7 +5,8 @@
 
 load helpers
 
-EXPERIMENT=$BATS_TEST_DIRNAME/../../examples/experiment.sh
+EXAMPLES=$BATS_TEST_DIRNAME/../../examples
+EXPERIMENT=$EXAMPLES/experiment.sh
 
 setup_file() {
 	export D=$BATS_FILE_TMPDIR/d
@@ -33,7 +34,14 @@ run_experiment() {
 @test "the same run twice gives byte-identical models" {
 	run_experiment --method ccl --out "$BATS_TEST_TMPDIR/a" > /dev/null
 	run_experiment --method ccl --out "$BATS_TEST_TMPDIR/b" --jobs 1 > /dev/null
-	for i in 0 1 2 3; do cmp "$BATS_TEST_TMPDIR/a/model-$i.ccl" "$BATS_TEST_TMPDIR/b/model-$i.ccl"; done
+	last=$("$EXAMPLES/last-iteration.sh" "$BATS_TEST_TMPDIR/a")
+	[ "$last" -eq 8 ] # 2 epochs of 64 samples in batches of 16
+	[ "$("$EXAMPLES/last-iteration.sh" "$BATS_TEST_TMPDIR/b")" -eq 8 ]
+	for i in 0 1 2 3; do
+		cmp "$BATS_TEST_TMPDIR/a/iter/000008/model-$i.ccl" "$BATS_TEST_TMPDIR/b/iter/000008/model-$i.ccl"
+	done
+	# Older iterations were pruned as the run went.
+	[ ! -e "$BATS_TEST_TMPDIR/a/iter/000007" ]
 }
 
 @test "a failed step stops the experiment with its message" {

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One agent's share of one iteration of an experiment prepared by
+# examples/plan.sh.  Every engine (bash, make, GNU parallel, Slurm) runs the
+# experiment through this script, so they all issue the same tool calls.
+#
+#   examples/agent-step.sh DIR PHASE T I
+#
+# PHASE is one of
+#   merge     gossip: I's state of T-1 and its neighbours' models of T-1
+#             give DIR/iter/T/merged-I.ccl (QGM-corrected for qgm and ccl)
+#   featstat  CCL only: I's batch of iteration T under each neighbour J's
+#             model of T-1, written as DIR/iter/T/fs-I-J.ccl for J
+#   gossip    merge, then featstat
+#   train     the local step (with both CCL terms for ccl) from merged-I.ccl
+#             to DIR/iter/T/state-I.ccl and the published model-I.ccl
+#
+# Iteration T's gossip of every agent must finish before any agent's train
+# (CCL reads its neighbours' statistics); iteration T's train needs only
+# neighbours' models of T-1.  CCL_INPUT_OPTS, if set, is added to every
+# tool that reads a neighbour's file (for example "--wait 60
+# --allow-missing", see ccl-merge(1)).
+set -euo pipefail
+
+[ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }
+dir=$1 phase=$2 t=$3 i=$4
+BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
+declare -a NEIGHBOURS WEIGHTS
+# shellcheck source=/dev/null
+. "$dir/plan.env"
+[[ $t =~ ^[0-9]+$ && $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; exit 2; }
+[[ $i =~ ^[0-9]+$ && $i -lt AGENTS ]] || { echo "agent-step.sh: no agent '$i' in $dir" >&2; exit 2; }
+now=$(printf '%s/iter/%06d' "$dir" "$t")
+prev=$(printf '%s/iter/%06d' "$dir" $((t - 1)))
+shard=$(printf '%s/shards/shard-%03d.ccl' "$dir" "$i")
+read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
+mkdir -p "$now"
+
+merge() {
+	local args=() j
+	for j in ${NEIGHBOURS[i]}; do args+=(-N "$prev/model-$j.ccl"); done
+	"$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" $QGM \
+		"${input_opts[@]}" -o "$now/merged-$i.ccl"
+}
+
+featstat() {
+	local args=() j
+	[ "$METHOD" = ccl ] || return 0
+	for j in ${NEIGHBOURS[i]}; do args+=(-M "$prev/model-$j.ccl" -o "$now/fs-$i-$j.ccl"); done
+	"$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${args[@]}"
+}
+
+train() {
+	local args=() j
+	if [ "$METHOD" = ccl ]; then
+		for j in ${NEIGHBOURS[i]}; do args+=(-N "$prev/model-$j.ccl" -f "$now/fs-$j-$i.ccl"); done
+		args+=(--lambda-m "$LAMBDA_M" --lambda-d "$LAMBDA_D" "${input_opts[@]}")
+	fi
+	[ -z "$MILESTONES" ] || args+=(--milestones "$MILESTONES")
+	"$BIN/ccl-train-step" -S "$now/merged-$i.ccl" -d "$shard" -o "$now/state-$i.ccl" -m "$now/model-$i.ccl" \
+		--lr "$LR" --batch "$BATCH" "${args[@]}"
+}
+
+case $phase in
+merge | featstat | train) $phase ;;
+gossip) merge; featstat ;;
+*) echo "agent-step.sh: unknown phase '$phase'" >&2; exit 2 ;;
+esac

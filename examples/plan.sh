@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Prepares an experiment directory that any engine can run: partitions the
+# data, initialises every agent, and writes the plan (graph, method,
+# hyper-parameters) that examples/agent-step.sh reads.
+#
+#   examples/plan.sh [--agents 16] [--topology ring] [--alpha 0.01]
+#       [--method dsgdm|qgm|ccl] [--epochs 40] [--iterations T] [--lr 0.01]
+#       [--batch 32] [--seed 123] [--milestones E1,E2|none] [--lambda-m 0.1]
+#       [--lambda-d 0.1] [--qgm on|off] [--data IDX_DIR] --out DIR
+#
+# --iterations stops the run after T iterations instead of --epochs whole
+# epochs.  The directory afterwards:
+#
+#   DIR/plan.env, DIR/plan.mk   the plan, for bash and for make
+#   DIR/shards/                 shard-NNN.ccl per agent, test.ccl
+#   DIR/histogram.txt           each agent's class mix
+#   DIR/iter/000000/            state-I.ccl and model-I.ccl of every agent
+#
+# Iteration T (from 1) then fills DIR/iter/<T, six digits>/ with, per agent
+# I: merged-I.ccl (after gossip), fs-I-J.ccl (CCL only: I's batch under
+# neighbour J's model, sent to J), state-I.ccl and model-I.ccl (after the
+# local step).  Iteration T reads only iteration T-1 and itself.
+set -euo pipefail
+
+BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
+agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
+data=() qgm_choice= lambda_m=0.1 lambda_d=0.1
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || [[ $1 = -h || $1 = --help ]] || { echo "plan.sh: option '$1' needs a value" >&2; exit 2; }
+	case $1 in
+	--agents) agents=$2 ;;
+	--topology) topology=$2 ;;
+	--alpha) alpha=$2 ;;
+	--method) method=$2 ;;
+	--epochs) epochs=$2 ;;
+	--iterations) iterations=$2 ;;
+	--lr) lr=$2 ;;
+	--batch) batch=$2 ;;
+	--seed) seed=$2 ;;
+	--milestones) milestones=$2 ;;
+	--lambda-m) lambda_m=$2 ;;
+	--lambda-d) lambda_d=$2 ;;
+	--data) data=(--data "$2") ;;
+	--qgm) qgm_choice=$2 ;;
+	--out) out=$2 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "plan.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift 2
+done
+[ -n "$out" ] || { echo "plan.sh: --out DIR is required" >&2; exit 2; }
+case $method in dsgdm | qgm | ccl) ;; *) echo "plan.sh: --method is dsgdm, qgm or ccl" >&2; exit 2 ;; esac
+[[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --epochs must be a positive integer" >&2; exit 2; }
+[[ -z $iterations || $iterations =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --iterations must be a positive integer" >&2; exit 2; }
+
+# Learning rate divided by 10 at epochs floor(0.5 E) and floor(0.75 E)
+# unless other milestones (or none) are given.
+milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
+[ "$milestones" = none ] && milestones=
+# QGM is part of qgm and ccl; --qgm on|off overrides that for variants.
+qgm=; [ "$method" = dsgdm ] || qgm=--qgm
+case $qgm_choice in on) qgm=--qgm ;; off) qgm= ;; "") ;; *) echo "plan.sh: --qgm is on or off" >&2; exit 2 ;; esac
+
+mkdir -p "$out/iter/000000"
+"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" "${data[@]}" -o "$out/shards" \
+	> "$out/histogram.txt"
+gamma=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml | awk '/^gamma:/ {print $2}')
+neighbours=() weights=()
+while read -r i self rest; do
+	neighbours[i]=$(tr ' ' '\n' <<<"$rest" | cut -d: -f1 | paste -sd' ')
+	weights[i]=$self,$(tr ' ' '\n' <<<"$rest" | cut -d: -f2 | paste -sd,)
+done < <("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format lines)
+
+for ((i = 0; i < agents; i++)); do
+	"$BIN/ccl-init" --arch lenet5 --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
+		-o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
+done
+samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')
+steps=$(((samples + batch - 1) / batch))
+iterations=${iterations:-$((epochs * steps))}
+
+# The plan, once for bash (sourced by agent-step.sh) and once for make.
+{
+	printf 'AGENTS=%d METHOD=%s TOPOLOGY=%s ITERATIONS=%d STEPS_PER_EPOCH=%d\n' "$agents" "$method" "$topology" \
+		"$iterations" "$steps"
+	printf 'LR=%s MILESTONES=%s BATCH=%d GAMMA=%s QGM=%s LAMBDA_M=%s LAMBDA_D=%s\n' "$lr" "$milestones" "$batch" \
+		"$gamma" "$qgm" "$lambda_m" "$lambda_d"
+	for ((i = 0; i < agents; i++)); do
+		printf "NEIGHBOURS[%d]='%s' WEIGHTS[%d]=%s\n" "$i" "${neighbours[i]}" "$i" "${weights[i]}"
+	done
+} > "$out/plan.env"
+{
+	printf 'AGENTS := %d\nMETHOD := %s\nITERATIONS := %d\n' "$agents" "$method" "$iterations"
+	for ((i = 0; i < agents; i++)); do printf 'NEIGHBOURS_%d := %s\n' "$i" "${neighbours[i]}"; done
+} > "$out/plan.mk"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The bash engine: runs iterations of an experiment prepared by
+# examples/plan.sh in lockstep, the agents of each phase --jobs at a time.
+#
+#   examples/run-bash.sh DIR [--jobs 2] [--first T] [--last T] [--prune]
+#
+# --first defaults to the iteration after the last one complete in DIR (so
+# a rerun resumes), --last to the plan's last iteration.  --prune deletes
+# each iteration's files once the next one is complete.  The first failing
+# step stops the run with its message and a non-zero status.
+set -euo pipefail
+
+here=$(dirname "$0")
+[ $# -ge 1 ] || { echo "usage: run-bash.sh DIR [--jobs N] [--first T] [--last T] [--prune]" >&2; exit 2; }
+dir=$1 jobs=2 first= last= prune=
+shift
+while [ $# -gt 0 ]; do
+	case $1 in
+	--jobs) jobs=$2; shift ;;
+	--first) first=$2; shift ;;
+	--last) last=$2; shift ;;
+	--prune) prune=1 ;;
+	*) echo "run-bash.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+declare -a NEIGHBOURS WEIGHTS
+# shellcheck source=/dev/null
+. "$dir/plan.env"
+first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
+last=${last:-$ITERATIONS}
+
+# Runs one phase of iteration t for every agent, `jobs` workers each taking
+# every jobs-th agent; fails if any agent failed.
+phase() {
+	local name=$1 t=$2 w i pids=() status=0
+	for ((w = 0; w < jobs; w++)); do
+		(for ((i = w; i < AGENTS; i += jobs)); do "$here/agent-step.sh" "$dir" "$name" "$t" "$i"; done) &
+		pids+=($!)
+	done
+	for w in "${pids[@]}"; do wait "$w" || status=1; done
+	return $status
+}
+
+for ((t = first; t <= last; t++)); do
+	phase gossip "$t"
+	phase train "$t"
+	if [ -n "$prune" ] && ((t > 1)); then rm -rf "$(printf '%s/iter/%06d' "$dir" $((t - 1)))"; fi
+done

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Starts and stops a private single-node Slurm cluster on localhost for tests.
+#
+#   slurm-cluster.sh start DIR   write DIR/slurm.conf, start munged, slurmctld
+#                                and slurmd, wait until the node is idle
+#   slurm-cluster.sh stop DIR    cancel jobs, stop the daemons started by start
+#
+# Afterwards use the cluster with SLURM_CONF=DIR/slurm.conf sbatch ...
+# Needs root (slurmd runs jobs as their owner) and the slurm-wlm and munge
+# packages. Only one cluster at a time per machine: munged uses the system
+# socket /run/munge/munge.socket.2 (Slurm's default) and the ports are fixed.
+# Override the ports with SLURM_CLUSTER_PORT (slurmctld; slurmd uses +1).
+set -euo pipefail
+
+CTLD_PORT=${SLURM_CLUSTER_PORT:-16817}
+SLURMD_PORT=$((CTLD_PORT + 1))
+IDLE_TIMEOUT=30 # seconds to wait for the node to become idle
+STOP_TIMEOUT=10 # seconds to wait for a daemon to exit before SIGKILL
+
+die() {
+	echo "slurm-cluster: $*" >&2
+	exit 1
+}
+
+usage() {
+	die "usage: $0 start|stop DIR"
+}
+
+# True while PID runs the program COMM. The daemons are reparented to PID 1,
+# which may never reap them, so a zombie counts as gone; checking the name
+# keeps a recycled pid from being mistaken for (and killed as) a daemon.
+alive() {
+	local pid=$1 comm=$2 stat
+	stat=$(cat "/proc/$pid/stat" 2> /dev/null) || return 1
+	[ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$comm" ] || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Sends SIGTERM, waits, then SIGKILL; silent if the process is already gone.
+stop_pid() {
+	local pid=$1 comm=$2 i
+	alive "$pid" "$comm" || return 0
+	kill -TERM "$pid" 2> /dev/null || true
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		alive "$pid" "$comm" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2> /dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		alive "$pid" "$comm" || return 0
+		sleep 0.1
+	done
+	echo "slurm-cluster: $comm (pid $pid) did not exit" >&2
+	return 1
+}
+
+stop_daemon() {
+	local dir=$1 name=$2 pid
+	[ -f "$dir/$name.pid" ] || return 0
+	pid=$(cat "$dir/$name.pid")
+	stop_pid "$pid" "$name" && rm -f "$dir/$name.pid"
+}
+
+stop_cluster() {
+	local dir=$1 pid user i status=0
+	export SLURM_CONF=$dir/slurm.conf
+	# Cancel jobs first so slurmd's step daemons end the job processes;
+	# slurmstepd is detached from slurmd and would outlive it otherwise.
+	if [ -f "$dir/slurmctld.pid" ] && alive "$(cat "$dir/slurmctld.pid")" slurmctld; then
+		for user in $(timeout 5 squeue -h -o %u 2> /dev/null | sort -u); do
+			timeout 5 scancel --user="$user" > /dev/null 2>&1 || true
+		done
+		for ((i = 0; i < 50; i++)); do
+			[ -z "$(timeout 5 squeue -h -o %i 2> /dev/null)" ] && break
+			sleep 0.1
+		done
+	fi
+	stop_daemon "$dir" slurmd || status=1
+	stop_daemon "$dir" slurmctld || status=1
+	stop_daemon "$dir" munged || status=1
+	# Step daemons still left (e.g. slurmctld was already dead) inherited
+	# this cluster's SLURM_CONF from slurmd, which identifies them.
+	for pid in $(pgrep -x slurmstepd || true); do
+		if tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+			stop_pid "$pid" slurmstepd || status=1
+		fi
+	done
+	return $status
+}
+
+write_conf() {
+	local dir=$1
+	cat > "$dir/slurm.conf" << EOF
+ClusterName=test
+SlurmctldHost=localhost
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/run/slurmctld.pid
+SlurmdPidFile=$dir/run/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+# No cgroups on the test machines.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+# No slurmdbd; job state is read with scontrol and squeue.
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+MailProg=/bin/true
+# Bring the node back up by itself after a restart.
+ReturnToService=2
+# Schedule a job as soon as it is submitted, and cancel jobs whose
+# dependency can never be met instead of leaving them pending forever.
+SchedulerParameters=batch_sched_delay=0,kill_invalid_depend
+# Allocate single CPUs so 1-CPU tasks and steps run side by side.
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
+# Fails the start: stop whatever already runs, report in one line.
+start_failed() {
+	local dir=$1 msg=$2
+	stop_cluster "$dir" > /dev/null 2>&1 || true
+	die "$msg"
+}
+
+start_cluster() {
+	local dir=$1 i pid state
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	for prog in munged slurmctld slurmd sinfo; do
+		command -v "$prog" > /dev/null || die "$prog not found (install munge and slurm-wlm)"
+	done
+	if pgrep -x munged > /dev/null || pgrep -x slurmctld > /dev/null || pgrep -x slurmd > /dev/null; then
+		die "munged, slurmctld or slurmd already running; stop that cluster first"
+	fi
+	mkdir -p "$dir/state" "$dir/spool" "$dir/run"
+	dir=$(cd "$dir" && pwd) # slurm.conf needs absolute paths
+	write_conf "$dir"
+	export SLURM_CONF=$dir/slurm.conf
+
+	# munged refuses to run as root, and checks that its key and socket
+	# directory belong to the munge user.
+	if [ ! -s /etc/munge/munge.key ]; then
+		install -d -o munge -g munge -m 0700 /etc/munge
+		dd if=/dev/urandom of=/etc/munge/munge.key bs=128 count=1 status=none
+		chown munge:munge /etc/munge/munge.key
+		chmod 0400 /etc/munge/munge.key
+	fi
+	rm -rf /run/munge
+	install -d -o munge -g munge -m 0755 /run/munge
+	install -d -o munge -g munge -m 0700 /var/lib/munge /var/log/munge
+	setpriv --reuid=munge --regid=munge --init-groups munged -F \
+		> "$dir/munged.out" 2>&1 < /dev/null &
+	echo $! > "$dir/munged.pid"
+	for ((i = 0; i < 50; i++)); do
+		[ -S /run/munge/munge.socket.2 ] && break
+		alive "$(cat "$dir/munged.pid")" munged ||
+			start_failed "$dir" "munged exited: $(tail -n 1 "$dir/munged.out")"
+		sleep 0.1
+	done
+	[ -S /run/munge/munge.socket.2 ] || start_failed "$dir" "munged did not create its socket"
+
+	# -D keeps the daemons in the foreground so $! is the daemon's own pid.
+	slurmctld -D -f "$SLURM_CONF" > "$dir/slurmctld.out" 2>&1 < /dev/null &
+	echo $! > "$dir/slurmctld.pid"
+	slurmd -D -N localhost -f "$SLURM_CONF" > "$dir/slurmd.out" 2>&1 < /dev/null &
+	echo $! > "$dir/slurmd.pid"
+
+	for ((i = 0; i < IDLE_TIMEOUT * 10; i++)); do
+		for d in slurmctld slurmd; do
+			alive "$(cat "$dir/$d.pid")" "$d" ||
+				start_failed "$dir" "$d exited: $(tail -n 1 "$dir/$d.log" 2> /dev/null || tail -n 1 "$dir/$d.out")"
+		done
+		state=$(sinfo -h -n localhost -o %T 2> /dev/null || true)
+		[ "$state" = idle ] && break
+		sleep 0.1
+	done
+	[ "$state" = idle ] ||
+		start_failed "$dir" "node not idle after ${IDLE_TIMEOUT}s (state '${state:-none}'), see $dir/*.log"
+	echo "export SLURM_CONF=$SLURM_CONF"
+}
+
+[ $# -eq 2 ] || usage
+case $1 in
+start) start_cluster "$2" ;;
+stop)
+	[ -d "$2" ] || exit 0
+	stop_cluster "$(cd "$2" && pwd)"
+	;;
+*) usage ;;
+esac
