@@ -27,7 +27,8 @@ BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 declare -a NEIGHBOURS WEIGHTS
 # shellcheck source=/dev/null
 . "$dir/plan.env"
-[[ $t =~ ^[0-9]+$ && $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; exit 2; }
+[[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros
+[[ $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; exit 2; }
 [[ $i =~ ^[0-9]+$ && $i -lt AGENTS ]] || { echo "agent-step.sh: no agent '$i' in $dir" >&2; exit 2; }
 now=$(printf '%s/iter/%06d' "$dir" "$t")
 prev=$(printf '%s/iter/%06d' "$dir" $((t - 1)))

@@ -2,7 +2,8 @@
 # Starts and stops a private single-node Slurm cluster on localhost for tests.
 #
 #   slurm-cluster.sh start DIR   write DIR/slurm.conf, start munged, slurmctld
-#                                and slurmd, wait until the node is idle
+#                                and slurmd, wait until the node is idle and
+#                                the scheduler has run
 #   slurm-cluster.sh stop DIR    cancel jobs, stop the daemons started by start
 #
 # Afterwards use the cluster with SLURM_CONF=DIR/slurm.conf sbatch ...
@@ -14,7 +15,7 @@ set -euo pipefail
 
 CTLD_PORT=${SLURM_CLUSTER_PORT:-16817}
 SLURMD_PORT=$((CTLD_PORT + 1))
-IDLE_TIMEOUT=30 # seconds to wait for the node to become idle
+READY_TIMEOUT=30 # seconds to wait for the node and scheduler to be ready
 STOP_TIMEOUT=10 # seconds to wait for a daemon to exit before SIGKILL
 
 die() {
@@ -26,15 +27,39 @@ usage() {
 	die "usage: $0 start|stop DIR"
 }
 
-# True while PID runs the program COMM. The daemons are reparented to PID 1,
-# which may never reap them, so a zombie counts as gone; checking the name
-# keeps a recycled pid from being mistaken for (and killed as) a daemon.
+# True while PID runs (and, if given, runs the program COMM). The daemons
+# are reparented to PID 1, which reaps them only some time after they exit,
+# so a zombie counts as gone. Checking the name keeps a recycled pid from
+# being taken for a daemon; it is left out for own children, which keep
+# their pid until reaped but may not have called exec yet.
 alive() {
-	local pid=$1 comm=$2 stat
+	local pid=$1 comm=${2:-} stat
 	stat=$(cat "/proc/$pid/stat" 2> /dev/null) || return 1
-	[ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$comm" ] || return 1
+	[ -z "$comm" ] || [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$comm" ] || return 1
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ]
+}
+
+# True if any live (not zombie) process runs the program COMM.
+running() {
+	local pid
+	for pid in $(pgrep -x "$1"); do
+		alive "$pid" "$1" && return 0
+	done
+	return 1
+}
+
+# Waits up to 5 s for exited processes to be reaped, so that they no longer
+# show up in pgrep or ps once stop returns; own children are reaped here.
+wait_reaped() {
+	local pid i
+	for pid in "$@"; do
+		wait "$pid" 2> /dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			[ -e "/proc/$pid" ] || break
+			sleep 0.1
+		done
+	done
 }
 
 # Sends SIGTERM, waits, then SIGKILL; silent if the process is already gone.
@@ -55,15 +80,36 @@ stop_pid() {
 	return 1
 }
 
+# Prints PID and all its descendants.
+tree() {
+	local child
+	echo "$1"
+	for child in $(pgrep -P "$1" || true); do
+		tree "$child"
+	done
+}
+
+# SIGKILLs PID and its descendants, all listed first so none is missed
+# after its parent dies and it is reparented.
+kill_tree() {
+	local pids
+	read -ra pids <<< "$(tree "$1" | tr '\n' ' ')"
+	kill -KILL "${pids[@]}" 2> /dev/null || true
+	stopped+=("${pids[@]}")
+}
+
 stop_daemon() {
 	local dir=$1 name=$2 pid
 	[ -f "$dir/$name.pid" ] || return 0
 	pid=$(cat "$dir/$name.pid")
-	stop_pid "$pid" "$name" && rm -f "$dir/$name.pid"
+	stop_pid "$pid" "$name" || return 1
+	rm -f "$dir/$name.pid"
+	stopped+=("$pid")
 }
 
 stop_cluster() {
 	local dir=$1 pid user i status=0
+	local stopped=() # pids to wait for, filled by stop_daemon and below
 	export SLURM_CONF=$dir/slurm.conf
 	# Cancel jobs first so slurmd's step daemons end the job processes;
 	# slurmstepd is detached from slurmd and would outlive it otherwise.
@@ -79,13 +125,16 @@ stop_cluster() {
 	stop_daemon "$dir" slurmd || status=1
 	stop_daemon "$dir" slurmctld || status=1
 	stop_daemon "$dir" munged || status=1
-	# Step daemons still left (e.g. slurmctld was already dead) inherited
-	# this cluster's SLURM_CONF from slurmd, which identifies them.
+	# Step daemons still left (slurmctld was dead, so no scancel) inherited
+	# this cluster's SLURM_CONF from slurmd, which identifies them. Without
+	# slurmd they cannot end their job, so kill the job processes and them.
 	for pid in $(pgrep -x slurmstepd || true); do
-		if tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
-			stop_pid "$pid" slurmstepd || status=1
+		alive "$pid" slurmstepd || continue
+		if tr '\0' '\n' 2> /dev/null < "/proc/$pid/environ" | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+			kill_tree "$pid"
 		fi
 	done
+	wait_reaped "${stopped[@]}"
 	return $status
 }
 
@@ -117,9 +166,12 @@ MpiDefault=none
 MailProg=/bin/true
 # Bring the node back up by itself after a restart.
 ReturnToService=2
-# Schedule a job as soon as it is submitted, and cancel jobs whose
-# dependency can never be met instead of leaving them pending forever.
-SchedulerParameters=batch_sched_delay=0,kill_invalid_depend
+# Schedule a job as soon as it is submitted.
+SchedulerParameters=batch_sched_delay=0
+# Cancel jobs whose dependency can never be met (e.g. afterok on a failed
+# job) instead of leaving them pending forever. Slurm 22.05 ignores this
+# option under SchedulerParameters.
+DependencyParameters=kill_invalid_depend
 # Allocate single CPUs so 1-CPU tasks and steps run side by side.
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
@@ -136,12 +188,12 @@ start_failed() {
 }
 
 start_cluster() {
-	local dir=$1 i pid state
+	local dir=$1 i d prog state cycles
 	[ "$(id -u)" -eq 0 ] || die "must run as root"
-	for prog in munged slurmctld slurmd sinfo; do
+	for prog in munged slurmctld slurmd sinfo sdiag; do
 		command -v "$prog" > /dev/null || die "$prog not found (install munge and slurm-wlm)"
 	done
-	if pgrep -x munged > /dev/null || pgrep -x slurmctld > /dev/null || pgrep -x slurmd > /dev/null; then
+	if running munged || running slurmctld || running slurmd; then
 		die "munged, slurmctld or slurmd already running; stop that cluster first"
 	fi
 	mkdir -p "$dir/state" "$dir/spool" "$dir/run"
@@ -165,7 +217,7 @@ start_cluster() {
 	echo $! > "$dir/munged.pid"
 	for ((i = 0; i < 50; i++)); do
 		[ -S /run/munge/munge.socket.2 ] && break
-		alive "$(cat "$dir/munged.pid")" munged ||
+		alive "$(cat "$dir/munged.pid")" ||
 			start_failed "$dir" "munged exited: $(tail -n 1 "$dir/munged.out")"
 		sleep 0.1
 	done
@@ -177,17 +229,26 @@ start_cluster() {
 	slurmd -D -N localhost -f "$SLURM_CONF" > "$dir/slurmd.out" 2>&1 < /dev/null &
 	echo $! > "$dir/slurmd.pid"
 
-	for ((i = 0; i < IDLE_TIMEOUT * 10; i++)); do
+	# slurmctld runs its first scheduling cycle about 3 s after it starts,
+	# whenever the node registers; jobs submitted before then wait for it.
+	# Waiting here keeps sbatch-to-start near 1 s for every job.
+	state='' cycles=0
+	for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
 		for d in slurmctld slurmd; do
-			alive "$(cat "$dir/$d.pid")" "$d" ||
+			alive "$(cat "$dir/$d.pid")" ||
 				start_failed "$dir" "$d exited: $(tail -n 1 "$dir/$d.log" 2> /dev/null || tail -n 1 "$dir/$d.out")"
 		done
-		state=$(sinfo -h -n localhost -o %T 2> /dev/null || true)
-		[ "$state" = idle ] && break
+		[ "$state" = idle ] || state=$(sinfo -h -n localhost -o %T 2> /dev/null || true)
+		if [ "$state" = idle ]; then
+			cycles=$(sdiag 2> /dev/null | awk '/Total cycles:/ { print $3; exit }' || true)
+			[ "${cycles:-0}" -gt 0 ] && break
+		fi
 		sleep 0.1
 	done
 	[ "$state" = idle ] ||
-		start_failed "$dir" "node not idle after ${IDLE_TIMEOUT}s (state '${state:-none}'), see $dir/*.log"
+		start_failed "$dir" "node not idle after ${READY_TIMEOUT}s (state '${state:-none}'), see $dir/*.log"
+	[ "${cycles:-0}" -gt 0 ] ||
+		start_failed "$dir" "slurmctld did not schedule within ${READY_TIMEOUT}s, see $dir/slurmctld.log"
 	echo "export SLURM_CONF=$SLURM_CONF"
 }
 
