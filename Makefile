@@ -40,7 +40,9 @@ MANS    := $(wildcard man/*.[1-8])
 
 DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
                    libyaml-dev bats bats-assert bats-support bats-file \
-                   zlib1g-dev dataset-fashion-mnist mandoc bash-completion time
+                   zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
+                   parallel openssh-server openssh-client slurm-wlm munge \
+                   iproute2 procps
 
 .PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man
 
@@ -82,6 +84,8 @@ check-deps:
 	command -v bats >/dev/null || missing="$$missing bats"; \
 	[ -d /usr/lib/bats/bats-assert ] || missing="$$missing bats-assert"; \
 	[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing fashion-mnist"; \
+	for p in parallel sshd slurmctld munged ss; do \
+	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "missing:$$missing"; echo 'install with:  sudo make deps   (or: apt-get install -y $(DEBIAN_PACKAGES))'; exit 1; fi
 

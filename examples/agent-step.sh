@@ -18,7 +18,8 @@
 # (CCL reads its neighbours' statistics); iteration T's train needs only
 # neighbours' models of T-1.  CCL_INPUT_OPTS, if set, is added to every
 # tool that reads a neighbour's file (for example "--wait 60
-# --allow-missing", see ccl-merge(1)).
+# --allow-missing", see ccl-merge(1)).  With CCL_PRINT=1 the tool calls
+# are printed, one per line, instead of run.
 set -euo pipefail
 
 [ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }
@@ -34,12 +35,17 @@ now=$(printf '%s/iter/%06d' "$dir" "$t")
 prev=$(printf '%s/iter/%06d' "$dir" $((t - 1)))
 shard=$(printf '%s/shards/shard-%03d.ccl' "$dir" "$i")
 read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
-mkdir -p "$now"
+
+# Runs a tool call, or prints it (quoted for the shell) under CCL_PRINT.
+run() {
+	if [ -n "${CCL_PRINT:-}" ]; then printf '%q ' "$@" | sed 's/ $//'; echo; else "$@"; fi
+}
+[ -n "${CCL_PRINT:-}" ] || mkdir -p "$now"
 
 merge() {
 	local args=() j
 	for j in ${NEIGHBOURS[i]}; do args+=(-N "$prev/model-$j.ccl"); done
-	"$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" $QGM \
+	run "$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" $QGM \
 		"${input_opts[@]}" -o "$now/merged-$i.ccl"
 }
 
@@ -47,7 +53,7 @@ featstat() {
 	local args=() j
 	[ "$METHOD" = ccl ] || return 0
 	for j in ${NEIGHBOURS[i]}; do args+=(-M "$prev/model-$j.ccl" -o "$now/fs-$i-$j.ccl"); done
-	"$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${args[@]}"
+	run "$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${args[@]}"
 }
 
 train() {
@@ -57,7 +63,7 @@ train() {
 		args+=(--lambda-m "$LAMBDA_M" --lambda-d "$LAMBDA_D" "${input_opts[@]}")
 	fi
 	[ -z "$MILESTONES" ] || args+=(--milestones "$MILESTONES")
-	"$BIN/ccl-train-step" -S "$now/merged-$i.ccl" -d "$shard" -o "$now/state-$i.ccl" -m "$now/model-$i.ccl" \
+	run "$BIN/ccl-train-step" -S "$now/merged-$i.ccl" -d "$shard" -o "$now/state-$i.ccl" -m "$now/model-$i.ccl" \
 		--lr "$LR" --batch "$BATCH" "${args[@]}"
 }
 

@@ -8,9 +8,10 @@
 #
 # Afterwards use the cluster with SLURM_CONF=DIR/slurm.conf sbatch ...
 # Needs root (slurmd runs jobs as their owner) and the slurm-wlm and munge
-# packages. Only one cluster at a time per machine: munged uses the system
-# socket /run/munge/munge.socket.2 (Slurm's default) and the ports are fixed.
-# Override the ports with SLURM_CLUSTER_PORT (slurmctld; slurmd uses +1).
+# packages. The cluster has its own munged, key and socket under DIR/munge,
+# so a system munged, slurmctld or slurmd may run alongside; only the ports
+# must be free. Override them with SLURM_CLUSTER_PORT (slurmctld; slurmd
+# uses +1).
 set -euo pipefail
 
 CTLD_PORT=${SLURM_CLUSTER_PORT:-16817}
@@ -40,13 +41,12 @@ alive() {
 	[ "${stat%% *}" != Z ]
 }
 
-# True if any live (not zombie) process runs the program COMM.
-running() {
-	local pid
-	for pid in $(pgrep -x "$1"); do
-		alive "$pid" "$1" && return 0
-	done
-	return 1
+# True if something listens on TCP port PORT (any address, IPv4 or IPv6).
+listening() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	cat /proc/net/tcp /proc/net/tcp6 2> /dev/null |
+		awk -v port="$hex" '$4 == "0A" && $2 ~ (":" port "$") { found = 1 } END { exit !found }'
 }
 
 # Waits up to 5 s for exited processes to be reaped, so that they no longer
@@ -149,6 +149,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
+# Our own munged; both auth/munge and cred/munge read this.
+AuthInfo=socket=$dir/munge/munge.socket
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.pid
@@ -188,40 +190,48 @@ start_failed() {
 }
 
 start_cluster() {
-	local dir=$1 i d prog state cycles
+	local dir=$1 i d prog state cycles port
 	[ "$(id -u)" -eq 0 ] || die "must run as root"
 	for prog in munged slurmctld slurmd sinfo sdiag; do
 		command -v "$prog" > /dev/null || die "$prog not found (install munge and slurm-wlm)"
 	done
-	if running munged || running slurmctld || running slurmd; then
-		die "munged, slurmctld or slurmd already running; stop that cluster first"
-	fi
-	mkdir -p "$dir/state" "$dir/spool" "$dir/run"
+	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd) # slurm.conf needs absolute paths
+	for d in munged slurmctld slurmd; do
+		if [ -f "$dir/$d.pid" ] && alive "$(cat "$dir/$d.pid")" "$d"; then
+			die "a cluster from $dir is already running; stop it first"
+		fi
+	done
+	for port in "$CTLD_PORT" "$SLURMD_PORT"; do
+		listening "$port" && die "port $port already in use; set SLURM_CLUSTER_PORT"
+	done
+	mkdir -p "$dir/state" "$dir/spool" "$dir/run"
 	write_conf "$dir"
 	export SLURM_CONF=$dir/slurm.conf
 
-	# munged refuses to run as root, and checks that its key and socket
-	# directory belong to the munge user.
-	if [ ! -s /etc/munge/munge.key ]; then
-		install -d -o munge -g munge -m 0700 /etc/munge
-		dd if=/dev/urandom of=/etc/munge/munge.key bs=128 count=1 status=none
-		chown munge:munge /etc/munge/munge.key
-		chmod 0400 /etc/munge/munge.key
-	fi
-	rm -rf /run/munge
-	install -d -o munge -g munge -m 0755 /run/munge
-	install -d -o munge -g munge -m 0700 /var/lib/munge /var/log/munge
+	# munged refuses to run as root, and checks that its key, socket, log
+	# and seed directory belong to the munge user; the munge user must also
+	# be able to reach that directory through DIR. A fresh key keeps the
+	# cluster independent of /etc/munge.
+	chmod go+x "$dir"
+	rm -rf "$dir/munge"
+	install -d -o munge -g munge -m 0700 "$dir/munge"
+	(umask 077 && dd if=/dev/urandom of="$dir/munge/munge.key" bs=128 count=1 status=none)
+	chown munge:munge "$dir/munge/munge.key"
+	chmod 0400 "$dir/munge/munge.key"
 	setpriv --reuid=munge --regid=munge --init-groups munged -F \
+		--socket="$dir/munge/munge.socket" --pid-file="$dir/munge/munged.pid" \
+		--log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" \
+		--key-file="$dir/munge/munge.key" \
 		> "$dir/munged.out" 2>&1 < /dev/null &
 	echo $! > "$dir/munged.pid"
 	for ((i = 0; i < 50; i++)); do
-		[ -S /run/munge/munge.socket.2 ] && break
+		[ -S "$dir/munge/munge.socket" ] && break
 		alive "$(cat "$dir/munged.pid")" ||
 			start_failed "$dir" "munged exited: $(tail -n 1 "$dir/munged.out")"
 		sleep 0.1
 	done
-	[ -S /run/munge/munge.socket.2 ] || start_failed "$dir" "munged did not create its socket"
+	[ -S "$dir/munge/munge.socket" ] || start_failed "$dir" "munged did not create its socket"
 
 	# -D keeps the daemons in the foreground so $! is the daemon's own pid.
 	slurmctld -D -f "$SLURM_CONF" > "$dir/slurmctld.out" 2>&1 < /dev/null &

@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# The same experiment on every engine: the bash driver, make -j2 (with an
+# interrupted run that resumes), GNU parallel over ssh to an sshd started
+# here, and a single-node Slurm cluster started here (job arrays, and srun
+# steps in one allocation).  Each must give the bash driver's final models
+# byte for byte.  CCL, so that every kind of step and exchange takes part.
+
+load helpers
+
+EXAMPLES=$(cd "$BATS_TEST_DIRNAME/../../examples" && pwd)
+ENGINES=$(cd "$BATS_TEST_DIRNAME/../engines" && pwd)
+
+setup_file() {
+	export D=$BATS_FILE_TMPDIR/d REF=$BATS_FILE_TMPDIR/ref
+	make_idx "$D" train 256
+	make_idx "$D" t10k 40
+	export OPENBLAS_NUM_THREADS=1
+	plan "$REF"
+	"$EXAMPLES/run-bash.sh" "$REF" --jobs 2
+}
+
+# Two iterations of 4 agents on a ring.
+plan() {
+	CCL_BIN=$CCL_BIN "$EXAMPLES/plan.sh" --data "$D" --agents 4 --alpha 0.5 --epochs 1 --iterations 2 --batch 16 \
+		--method ccl --out "$1" > /dev/null
+}
+
+same_as_bash() {
+	[ "$("$EXAMPLES/last-iteration.sh" "$1")" -eq 2 ]
+	for i in 0 1 2 3; do cmp "$REF/iter/000002/model-$i.ccl" "$1/iter/000002/model-$i.ccl"; done
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	export CCL_BIN
+	# GNU parallel keeps a cache under $HOME.
+	export HOME=$T/home
+	mkdir -p "$HOME"
+}
+
+teardown() {
+	[ -z "${SSHD_DIR:-}" ] || "$ENGINES/sshd.sh" stop "$SSHD_DIR"
+	[ -z "${SLURM_DIR:-}" ] || "$ENGINES/slurm-cluster.sh" stop "$SLURM_DIR"
+}
+
+@test "the bash driver ran both iterations" {
+	[ "$("$EXAMPLES/last-iteration.sh" "$REF")" -eq 2 ]
+	run ccl-info "$REF/iter/000002/fs-0-1.ccl"
+	assert_success
+}
+
+@test "make -j2 gives the bash driver's models and has nothing left to do" {
+	plan "$T/x"
+	make -s -f "$EXAMPLES/experiment.mk" DIR="$T/x" -j2
+	same_as_bash "$T/x"
+	run make -f "$EXAMPLES/experiment.mk" DIR="$T/x" -j2
+	assert_output --partial "Nothing to be done"
+}
+
+@test "make -j2 interrupted with Ctrl-C resumes without redoing finished steps" {
+	plan "$T/x"
+	# The local steps of iteration 2 are held back (the real tool runs
+	# after a long pause), so the interrupt lands while they are running.
+	mkdir "$T/slow"
+	for tool in "$CCL_BIN"/*; do ln -s "$tool" "$T/slow/"; done
+	rm "$T/slow/ccl-train-step"
+	printf '#!/bin/sh\ncase "$*" in *iter/000002/*) sleep 60 ;; esac\nexec %s/ccl-train-step "$@"\n' "$CCL_BIN" \
+		> "$T/slow/ccl-train-step"
+	chmod +x "$T/slow/ccl-train-step"
+	set -m # its own process group, as a terminal's foreground job has
+	CCL_BIN=$T/slow make -f "$EXAMPLES/experiment.mk" DIR="$T/x" -j2 > "$T/first.log" 2>&1 &
+	pid=$!
+	set +m
+	# Interrupt once iteration 2's gossip is all done and a local step runs.
+	for ((n = 0; n < 600; n++)); do
+		[ "$(ls "$T/x/iter/000002" 2> /dev/null | grep -c '^fs-')" -eq 8 ] && grep -q "train 000002" "$T/first.log" &&
+			break
+		sleep 0.1
+	done
+	kill -INT -- -"$pid"
+	run wait "$pid"
+	assert_failure
+	[ "$("$EXAMPLES/last-iteration.sh" "$T/x")" -eq 1 ]
+	[ ! -e "$T/x/iter/000002/model-0.ccl" ]
+	ls -l --time-style=full-iso "$T/x/iter/000001" > "$T/before"
+
+	run make -f "$EXAMPLES/experiment.mk" DIR="$T/x" -j2
+	assert_success
+	# Only iteration 2's local steps ran again; iteration 1 was left alone.
+	[ "$(grep -c "agent-step.sh.* train 000002 " <<<"$output")" -eq 4 ]
+	refute_output --partial " 000001 "
+	refute_output --partial "merge 000002"
+	ls -l --time-style=full-iso "$T/x/iter/000001" | diff "$T/before" -
+	same_as_bash "$T/x"
+}
+
+@test "GNU parallel over ssh gives the bash driver's models" {
+	SSHD_DIR=$(mktemp -d /tmp/ccl-sshd.XXXXXX)
+	"$ENGINES/sshd.sh" start "$SSHD_DIR"
+	plan "$T/x"
+	"$EXAMPLES/run-parallel.sh" "$T/x" --ssh "ssh -F $SSHD_DIR/ssh_config" --sshlogin 2/ccl-test-host
+	same_as_bash "$T/x"
+	# The jobs did run through ssh: sshd logged the logins.
+	grep -q "Accepted publickey" "$SSHD_DIR/sshd.log"
+}
+
+@test "GNU parallel locally gives the bash driver's models" {
+	plan "$T/x"
+	"$EXAMPLES/run-parallel.sh" "$T/x" --jobs 2
+	same_as_bash "$T/x"
+}
+
+@test "Slurm job arrays and srun steps give the bash driver's models; a failure stops the chain" {
+	[ "$(id -u)" -eq 0 ] || skip "a private Slurm cluster needs root"
+	SLURM_DIR=$(mktemp -d /tmp/ccl-slurm.XXXXXX)
+	"$ENGINES/slurm-cluster.sh" start "$SLURM_DIR" > /dev/null
+	export SLURM_CONF=$SLURM_DIR/slurm.conf
+
+	plan "$T/arrays"
+	"$EXAMPLES/run-slurm.sh" "$T/arrays" --mode arrays --wait
+	same_as_bash "$T/arrays"
+
+	plan "$T/alloc"
+	"$EXAMPLES/run-slurm.sh" "$T/alloc" --mode allocation --tasks 2 --wait
+	same_as_bash "$T/alloc"
+
+	# A corrupt model of agent 2: the gossip of agents 1 and 3 fails, the
+	# rest of the chain is cancelled, and nothing stays queued.
+	for mode in arrays allocation; do
+		plan "$T/bad-$mode"
+		truncate -s 1000 "$T/bad-$mode/iter/000000/model-2.ccl"
+		run "$EXAMPLES/run-slurm.sh" "$T/bad-$mode" --mode "$mode" --wait
+		assert_failure
+		assert_output --partial "gossip of iteration 1 failed for agent"
+		[ -z "$(squeue -h -o %i)" ]
+		[ ! -e "$T/bad-$mode/iter/000002" ] || [ -z "$(ls "$T/bad-$mode/iter/000002")" ]
+	done
+}

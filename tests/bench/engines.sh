@@ -1,0 +1,83 @@
+# Engines on the same steps.  Fashion-MNIST, LeNet-5, CCL on a ring, batch
+# 32, two workers (the machine's cores) for every engine.
+#
+# 1. Wall time per iteration with make -j2 for 8, 16, 32 and 64 agents.
+# 2. For 8 agents and ITERS iterations, each engine's wall time against the
+#    same tool calls run directly (from one shell, two at a time per phase
+#    with xargs -P2): overhead per agent-step = (engine - direct) * 2 / steps,
+#    an agent-step being one gossip (merge + featstat) or one local step.
+#    Slurm is included when this is root and slurm-wlm is installed (a
+#    private cluster is started and stopped here).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ex=$here/examples
+ITERS=${ITERS:-6}
+dir=$(mktemp -d)
+export OPENBLAS_NUM_THREADS=1 HOME=$dir/home
+mkdir -p "$HOME"
+trap 'rm -rf "$dir"' EXIT
+
+plan() { "$ex/plan.sh" --agents "$1" --iterations "$2" --method ccl --out "$3" > /dev/null; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1e9}'; }
+
+echo "engines: make -j2, wall time per iteration (CCL, ring, LeNet-5, batch 32, $ITERS iterations)"
+for n in 8 16 32 64; do
+	plan "$n" "$ITERS" "$dir/s$n"
+	start=$(date +%s%N)
+	make -s -f "$ex/experiment.mk" DIR="$dir/s$n" -j2
+	end=$(date +%s%N)
+	echo "  $n agents: $(awk -v s="$(seconds "$start" "$end")" -v k="$ITERS" 'BEGIN {printf "%.3f", s / k}') s per iteration"
+	rm -rf "$dir/s$n"
+done
+
+agents=8 steps=$((8 * ITERS * 2))
+# The direct reference: the tool calls agent-step.sh would make, phase by phase.
+plan $agents "$ITERS" "$dir/direct"
+for ((t = 1; t <= ITERS; t++)); do
+	for phase in gossip train; do
+		for ((i = 0; i < agents; i++)); do
+			CCL_PRINT=1 "$ex/agent-step.sh" "$dir/direct" "$phase" "$t" "$i" | paste -sd'&' | sed 's/&/ \&\& /g'
+		done > "$dir/calls-$t-$phase"
+	done
+done
+start=$(date +%s%N)
+for ((t = 1; t <= ITERS; t++)); do
+	mkdir -p "$(printf '%s/iter/%06d' "$dir/direct" "$t")"
+	for phase in gossip train; do xargs -P2 -d '\n' -n1 sh -c < "$dir/calls-$t-$phase"; done
+done
+end=$(date +%s%N)
+direct=$(seconds "$start" "$end")
+
+declare -A engine=(
+	[bash]='"$ex/run-bash.sh" "$d" --jobs 2'
+	[make]='make -s -f "$ex/experiment.mk" DIR="$d" -j2'
+	[parallel]='"$ex/run-parallel.sh" "$d" --jobs 2'
+)
+order=(bash make parallel)
+if [ "$(id -u)" -eq 0 ] && command -v slurmctld > /dev/null; then
+	cluster=$(mktemp -d /tmp/ccl-bench-slurm.XXXXXX)
+	if "$here/tests/engines/slurm-cluster.sh" start "$cluster" > /dev/null; then
+		export SLURM_CONF=$cluster/slurm.conf
+		engine[slurm-sbatch]='"$ex/run-slurm.sh" "$d" --mode arrays --wait > /dev/null'
+		engine[slurm-srun]='"$ex/run-slurm.sh" "$d" --mode allocation --tasks 2 --wait > /dev/null'
+		order+=(slurm-sbatch slurm-srun)
+	fi
+fi
+echo "engines: $agents agents, $ITERS iterations, $steps agent-steps, 2 workers; direct tool calls $direct s"
+for name in "${order[@]}"; do
+	d=$dir/$name
+	plan $agents "$ITERS" "$d"
+	start=$(date +%s%N)
+	eval "${engine[$name]}"
+	end=$(date +%s%N)
+	wall=$(seconds "$start" "$end")
+	same=identical
+	for ((i = 0; i < agents; i++)); do
+		cmp -s "$(printf '%s/iter/%06d/model-%d.ccl' "$d" "$ITERS" "$i")" \
+			"$(printf '%s/iter/%06d/model-%d.ccl' "$dir/direct" "$ITERS" "$i")" || same=DIFFERENT
+	done
+	printf '  %-13s %7.3f s, %6.3f s per iteration, overhead %6.1f ms per agent-step; models %s\n' "$name" "$wall" \
+		"$(awk -v w="$wall" -v k="$ITERS" 'BEGIN {print w / k}')" \
+		"$(awk -v w="$wall" -v r="$direct" -v s="$steps" 'BEGIN {print (w - r) * 2 / s * 1000}')" "$same"
+	rm -rf "$d"
+done
+[ -z "${cluster:-}" ] || "$here/tests/engines/slurm-cluster.sh" stop "$cluster"
