@@ -39,8 +39,8 @@ setup() {
 }
 
 teardown() {
-	[ -z "${SSHD_DIR:-}" ] || "$ENGINES/sshd.sh" stop "$SSHD_DIR"
-	[ -z "${SLURM_DIR:-}" ] || "$ENGINES/slurm-cluster.sh" stop "$SLURM_DIR"
+	if [ -n "${SSHD_DIR:-}" ]; then "$ENGINES/sshd.sh" stop "$SSHD_DIR" && rm -rf "$SSHD_DIR"; fi
+	if [ -n "${SLURM_DIR:-}" ]; then "$ENGINES/slurm-cluster.sh" stop "$SLURM_DIR" && rm -rf "$SLURM_DIR"; fi
 }
 
 @test "the bash driver ran both iterations" {

@@ -210,12 +210,12 @@ start_cluster() {
 	export SLURM_CONF=$dir/slurm.conf
 
 	# munged refuses to run as root, and checks that its key, socket, log
-	# and seed directory belong to the munge user; the munge user must also
-	# be able to reach that directory through DIR. A fresh key keeps the
-	# cluster independent of /etc/munge.
+	# and seed directory belongs to the munge user and can be searched by
+	# all (clients connect to the socket); so must DIR. A fresh key keeps
+	# the cluster independent of /etc/munge.
 	chmod go+x "$dir"
 	rm -rf "$dir/munge"
-	install -d -o munge -g munge -m 0700 "$dir/munge"
+	install -d -o munge -g munge -m 0711 "$dir/munge"
 	(umask 077 && dd if=/dev/urandom of="$dir/munge/munge.key" bs=128 count=1 status=none)
 	chown munge:munge "$dir/munge/munge.key"
 	chmod 0400 "$dir/munge/munge.key"
