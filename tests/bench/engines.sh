@@ -6,8 +6,9 @@
 #    same tool calls run directly (from one shell, two at a time per phase
 #    with xargs -P2): overhead per agent-step = (engine - direct) * 2 / steps,
 #    an agent-step being one gossip (merge + featstat) or one local step.
-#    Slurm is included when this is root and slurm-wlm is installed (a
-#    private cluster is started and stopped here).
+#    GNU parallel over ssh runs against a private sshd on 127.0.0.1, and
+#    Slurm when this is root and slurm-wlm is installed (a private cluster);
+#    both are started and stopped here.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ex=$here/examples
 ITERS=${ITERS:-6}
@@ -53,6 +54,13 @@ declare -A engine=(
 	[parallel]='"$ex/run-parallel.sh" "$d" --jobs 2'
 )
 order=(bash make parallel)
+if [ -x /usr/sbin/sshd ]; then
+	sshd_dir=$(mktemp -d /tmp/ccl-bench-sshd.XXXXXX)
+	if "$here/tests/engines/sshd.sh" start "$sshd_dir"; then
+		engine[parallel-ssh]='"$ex/run-parallel.sh" "$d" --ssh "ssh -F $sshd_dir/ssh_config" --sshlogin 2/ccl-test-host'
+		order+=(parallel-ssh)
+	fi
+fi
 if [ "$(id -u)" -eq 0 ] && command -v slurmctld > /dev/null; then
 	cluster=$(mktemp -d /tmp/ccl-bench-slurm.XXXXXX)
 	if "$here/tests/engines/slurm-cluster.sh" start "$cluster" > /dev/null; then
@@ -80,4 +88,5 @@ for name in "${order[@]}"; do
 		"$(awk -v w="$wall" -v r="$direct" -v s="$steps" 'BEGIN {print (w - r) * 2 / s * 1000}')" "$same"
 	rm -rf "$d"
 done
-[ -z "${cluster:-}" ] || "$here/tests/engines/slurm-cluster.sh" stop "$cluster"
+[ -z "${cluster:-}" ] || { "$here/tests/engines/slurm-cluster.sh" stop "$cluster" && rm -rf "$cluster"; }
+[ -z "${sshd_dir:-}" ] || { "$here/tests/engines/sshd.sh" stop "$sshd_dir" && rm -rf "$sshd_dir"; }
