@@ -6,11 +6,7 @@ load helpers
 
 setup_file() {
 	export P=$BATS_FILE_TMPDIR/p
-	ccl-partition -n 4 --alpha 0.5 --seed 3 -o "$P" > /dev/null
-	for i in 0 1 2; do
-		ccl-init --shard "$P/shard-00$i.ccl" --seed 9 -o "$P/i$i.ccl"
-		ccl-train-step -S "$P/i$i.ccl" -d "$P/shard-00$i.ccl" --lr 0.05 --steps 2 -o "$P/s$i.ccl" -m "$P/m$i.ccl"
-	done
+	make_trained_agents "$P"
 }
 
 setup() { T=$BATS_TEST_TMPDIR; }

@@ -74,3 +74,15 @@ flip_byte() {
 
 # tensor_values FILE NAME: one decimal per line from an i32 tensor member.
 tensor_i32() { tar -xOf "$1" "$2.bin" | od -An -v -td4 -w4 | tr -d ' '; }
+
+# Three agents of a 4-agent partition in DIR, two steps into training:
+# states s0..s2 and published models m0..m2 (i0..i2 their initial states).
+make_trained_agents() {
+	local dir=$1 i
+	ccl-partition -n 4 --alpha 0.5 --seed 3 -o "$dir" > /dev/null
+	for i in 0 1 2; do
+		ccl-init --shard "$dir/shard-00$i.ccl" --seed 9 -o "$dir/i$i.ccl"
+		ccl-train-step -S "$dir/i$i.ccl" -d "$dir/shard-00$i.ccl" --lr 0.05 --steps 2 -o "$dir/s$i.ccl" \
+			-m "$dir/m$i.ccl"
+	done
+}
