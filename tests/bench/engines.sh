@@ -59,6 +59,9 @@ if [ -x /usr/sbin/sshd ]; then
 	if "$here/tests/engines/sshd.sh" start "$sshd_dir"; then
 		engine[parallel-ssh]='"$ex/run-parallel.sh" "$d" --ssh "ssh -F $sshd_dir/ssh_config" --sshlogin 2/ccl-test-host'
 		order+=(parallel-ssh)
+	else
+		rm -rf "$sshd_dir"
+		sshd_dir=
 	fi
 fi
 if [ "$(id -u)" -eq 0 ] && command -v slurmctld > /dev/null; then
@@ -68,6 +71,9 @@ if [ "$(id -u)" -eq 0 ] && command -v slurmctld > /dev/null; then
 		engine[slurm-sbatch]='"$ex/run-slurm.sh" "$d" --mode arrays --wait > /dev/null'
 		engine[slurm-srun]='"$ex/run-slurm.sh" "$d" --mode allocation --tasks 2 --wait > /dev/null'
 		order+=(slurm-sbatch slurm-srun)
+	else
+		rm -rf "$cluster"
+		cluster=
 	fi
 fi
 echo "engines: $agents agents, $ITERS iterations, $steps agent-steps, 2 workers; direct tool calls $direct s"
