@@ -19,7 +19,8 @@
 # Iteration T (from 1) then fills DIR/iter/<T, six digits>/ with, per agent
 # I: merged-I.ccl (after gossip), fs-I-J.ccl (CCL only: I's batch under
 # neighbour J's model, sent to J), state-I.ccl and model-I.ccl (after the
-# local step).  Iteration T reads only iteration T-1 and itself.
+# local step).  Iteration T reads only iteration T-1 and itself.  Planning
+# an existing DIR again deletes its iterations.
 set -euo pipefail
 
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
@@ -61,6 +62,9 @@ milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm
 case $qgm_choice in on) qgm=--qgm ;; off) qgm= ;; "") ;; *) echo "plan.sh: --qgm is on or off" >&2; exit 2 ;; esac
 
+# Planning a directory again starts it afresh: iterations of an earlier plan
+# would otherwise look like progress to the engines' resumption.
+rm -rf "$out/iter" "$out/slurm"
 mkdir -p "$out/iter/000000"
 "$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" "${data[@]}" -o "$out/shards" \
 	> "$out/histogram.txt"

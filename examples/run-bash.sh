@@ -29,6 +29,7 @@ declare -a NEIGHBOURS WEIGHTS
 . "$dir/plan.env"
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }
 
 # Runs one phase of iteration t for every agent, `jobs` workers each taking
 # every jobs-th agent; fails if any agent failed.

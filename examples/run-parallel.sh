@@ -36,6 +36,7 @@ AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
 ITERATIONS=$(sed -n 's/.*ITERATIONS=\([0-9]*\).*/\1/p' "$dir/plan.env")
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }
 # Remote jobs get the tools' location and one BLAS thread per process.
 export CCL_BIN=${CCL_BIN:-$(cd "$here/.." && pwd)/build/bin}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}

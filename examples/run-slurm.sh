@@ -40,6 +40,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+[[ $tasks =~ ^[1-9][0-9]*$ ]] || { echo "run-slurm.sh: --tasks must be a positive integer" >&2; exit 2; }
 case $mode in arrays | allocation) ;; *) echo "run-slurm.sh: --mode is arrays or allocation" >&2; exit 2 ;; esac
 AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
 ITERATIONS=$(sed -n 's/.*ITERATIONS=\([0-9]*\).*/\1/p' "$dir/plan.env")

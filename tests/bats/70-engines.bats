@@ -136,3 +136,33 @@ teardown() {
 		[ ! -e "$T/bad-$mode/iter/000002" ] || [ -z "$(ls "$T/bad-$mode/iter/000002")" ]
 	done
 }
+
+@test "the engine scripts refuse nonsense options with one clear line" {
+	run "$EXAMPLES/run-bash.sh" "$REF" --jobs 0
+	assert_failure 2
+	assert_output "run-bash.sh: --jobs must be a positive integer"
+	run "$EXAMPLES/run-parallel.sh" "$REF" --jobs many
+	assert_failure 2
+	assert_output "run-parallel.sh: --jobs must be a positive integer"
+	run "$EXAMPLES/run-slurm.sh" "$REF" --mode batch
+	assert_failure 2
+	assert_output --partial "--mode is arrays or allocation"
+	run "$EXAMPLES/agent-step.sh" "$REF" dance 1 0
+	assert_failure 2
+	assert_output --partial "unknown phase 'dance'"
+	run "$EXAMPLES/agent-step.sh" "$REF" train 3 0
+	assert_failure 2
+	assert_output --partial "no iteration '3'"
+	run "$EXAMPLES/agent-step.sh" "$REF" train 1 4
+	assert_failure 2
+	assert_output --partial "no agent '4'"
+}
+
+@test "planning a directory again starts it afresh, so nothing stale looks done" {
+	plan "$T/x"
+	"$EXAMPLES/run-bash.sh" "$T/x" --last 1
+	[ "$("$EXAMPLES/last-iteration.sh" "$T/x")" -eq 1 ]
+	plan "$T/x"
+	[ "$("$EXAMPLES/last-iteration.sh" "$T/x")" -eq 0 ]
+	[ ! -e "$T/x/iter/000001" ]
+}
