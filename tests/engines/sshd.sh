@@ -102,7 +102,7 @@ write_configs() {
 		Host $HOST
 			HostName 127.0.0.1
 			Port $port
-			User root
+			User $(id -un)
 			IdentityFile $dir/id_ed25519
 			IdentitiesOnly yes
 			StrictHostKeyChecking no
@@ -135,8 +135,12 @@ do_start() {
 
 	# Privilege separation chroots into /run/sshd; it is normally created by
 	# the init script, which never runs here without systemd.
-	mkdir -p /run/sshd
-	chmod 0755 /run/sshd
+	# (As another user sshd runs without privilege separation, logging in
+	# only that user.)
+	if [ "$(id -u)" -eq 0 ]; then
+		mkdir -p /run/sshd
+		chmod 0755 /run/sshd
+	fi
 
 	rm -f "$dir/ssh_host_ed25519_key" "$dir/ssh_host_ed25519_key.pub" \
 		"$dir/id_ed25519" "$dir/id_ed25519.pub" "$dir/sshd.pid"
