@@ -25,7 +25,6 @@ set -euo pipefail
 [ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }
 dir=$1 phase=$2 t=$3 i=$4
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
-declare -a NEIGHBOURS WEIGHTS
 # shellcheck source=/dev/null
 . "$dir/plan.env"
 [[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros

@@ -42,7 +42,6 @@ while [ $# -gt 0 ]; do
 done
 out=${out:-out/$method-$topology-$agents}
 "$here/plan.sh" "${plan_args[@]}" --out "$out"
-declare -a NEIGHBOURS WEIGHTS
 # shellcheck source=/dev/null
 . "$out/plan.env"
 

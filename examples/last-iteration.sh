@@ -7,7 +7,8 @@
 set -euo pipefail
 
 dir=$1
-AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
+# shellcheck source=/dev/null
+. "$dir/plan.env"
 for it in $(ls -r "$dir/iter"); do
 	complete=1
 	for ((i = 0; i < AGENTS; i++)); do

@@ -24,7 +24,6 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-declare -a NEIGHBOURS WEIGHTS
 # shellcheck source=/dev/null
 . "$dir/plan.env"
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}

@@ -32,8 +32,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
-ITERATIONS=$(sed -n 's/.*ITERATIONS=\([0-9]*\).*/\1/p' "$dir/plan.env")
+# shellcheck source=/dev/null
+. "$dir/plan.env"
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }

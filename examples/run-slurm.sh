@@ -42,9 +42,8 @@ while [ $# -gt 0 ]; do
 done
 [[ $tasks =~ ^[1-9][0-9]*$ ]] || { echo "run-slurm.sh: --tasks must be a positive integer" >&2; exit 2; }
 case $mode in arrays | allocation) ;; *) echo "run-slurm.sh: --mode is arrays or allocation" >&2; exit 2 ;; esac
-AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
-ITERATIONS=$(sed -n 's/.*ITERATIONS=\([0-9]*\).*/\1/p' "$dir/plan.env")
-METHOD=$(sed -n 's/.*METHOD=\([a-z]*\).*/\1/p' "$dir/plan.env")
+# shellcheck source=/dev/null
+. "$dir/plan.env"
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
 ((first <= last)) || { echo "run-slurm.sh: $dir: nothing to run (iterations $first to $last)" >&2; exit 0; }

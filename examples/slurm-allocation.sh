@@ -12,7 +12,8 @@ set -euo pipefail
 
 here=${CCL_EXAMPLES:?CCL_EXAMPLES must name the examples directory}
 dir=$1 first=$2 last=$3 name=$4
-AGENTS=$(sed -n 's/^AGENTS=\([0-9]*\).*/\1/p' "$dir/plan.env")
+# shellcheck source=/dev/null
+. "$dir/plan.env"
 
 phase() {
 	local t=$2 i pids=() status=0
