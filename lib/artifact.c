@@ -48,27 +48,86 @@ uint32_t ccl_crc32c_portable(uint32_t crc, const void *data, size_t n)
 	return ~crc;
 }
 
-/* SSE4.2 (part of the x86-64-v2 baseline the Makefile builds for) computes
- * CRC-32C in hardware, 8 bytes an instruction: several GB/s, so verifying
- * a shard costs a fraction of a millisecond. */
-uint32_t ccl_crc32c(uint32_t crc, const void *data, size_t n)
-{
 #if defined(__SSE4_2__) && defined(__x86_64__)
-	const unsigned char *p = data;
-	uint64_t c = ~crc;
-	for (; n >= 8; n -= 8, p += 8) {
+/* The CRC register is linear: running it over A then B from state s gives
+ * shift(run(s, A), |B|) ^ run(0, B), where shift(r, n), the register after n
+ * zero bytes, is r times x^(8n) modulo the polynomial.  That lets three
+ * independent runs over three thirds of a buffer be joined into one CRC.
+ * Polynomials here are reflected, as the register is: bit 31 holds x^0. */
+
+/* a * b modulo the polynomial. */
+static uint32_t gf2_multiply(uint32_t a, uint32_t b)
+{
+	uint32_t product = 0;
+	for (uint32_t bit = 1u << 31; bit; bit >>= 1) {
+		if (a & bit)
+			product ^= b;
+		b = b & 1 ? CRC32C_POLY ^ (b >> 1) : b >> 1; /* b *= x */
+	}
+	return product;
+}
+
+/* The register `r` after n more zero bytes. */
+static uint32_t crc_shift(uint32_t r, size_t n)
+{
+	uint32_t x_to_8n = 1u << 31, square = 1u << 23; /* x^0 and x^8 */
+	for (; n; n >>= 1, square = gf2_multiply(square, square))
+		if (n & 1)
+			x_to_8n = gf2_multiply(x_to_8n, square);
+	return gf2_multiply(r, x_to_8n);
+}
+
+/* Runs the raw register over n bytes, n a multiple of 8. */
+static uint64_t crc_run(uint64_t r, const unsigned char *p, size_t n)
+{
+	for (; n; n -= 8, p += 8) {
 		uint64_t v;
 		memcpy(&v, p, 8);
-		c = _mm_crc32_u64(c, v);
+		r = _mm_crc32_u64(r, v);
 	}
-	uint32_t c32 = (uint32_t)c;
-	for (; n; n--)
-		c32 = _mm_crc32_u8(c32, *p++);
-	return ~c32;
-#else
-	return ccl_crc32c_portable(crc, data, n);
-#endif
+	return r;
 }
+
+/* SSE4.2 (part of the x86-64-v2 baseline the Makefile builds for) computes
+ * CRC-32C in hardware, 8 bytes an instruction.  One instruction takes three
+ * cycles to give its result but a new one can start every cycle, so three
+ * runs over a buffer's thirds, joined as above, go about three times as fast
+ * as one: around 25 GB/s, a tenth of a millisecond for a shard. */
+uint32_t ccl_crc32c(uint32_t crc, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t r = (uint32_t)~crc;
+	size_t third = n / 24 * 8; /* a multiple of 8 */
+
+	if (third >= 4096) {
+		uint64_t a = r, b = 0, c = 0;
+		const unsigned char *pb = p + third, *pc = pb + third;
+		for (size_t i = 0; i < third; i += 8) {
+			uint64_t va, vb, vc;
+			memcpy(&va, p + i, 8);
+			memcpy(&vb, pb + i, 8);
+			memcpy(&vc, pc + i, 8);
+			a = _mm_crc32_u64(a, va);
+			b = _mm_crc32_u64(b, vb);
+			c = _mm_crc32_u64(c, vc);
+		}
+		r = crc_shift((uint32_t)a, 2 * third) ^ crc_shift((uint32_t)b, third) ^ (uint32_t)c;
+		p += 3 * third;
+		n -= 3 * third;
+	}
+	r = crc_run(r, p, n / 8 * 8);
+	p += n / 8 * 8;
+	uint32_t r32 = (uint32_t)r;
+	for (n %= 8; n; n--)
+		r32 = _mm_crc32_u8(r32, *p++);
+	return ~r32;
+}
+#else
+uint32_t ccl_crc32c(uint32_t crc, const void *data, size_t n)
+{
+	return ccl_crc32c_portable(crc, data, n);
+}
+#endif
 
 /* ---- in-memory artifact ------------------------------------------------- */
 
@@ -355,10 +414,10 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 	ar = archive_write_new();
 	archive_write_set_format_ustar(ar);
 	archive_write_add_filter_none(ar);
-	/* Large blocks: a handful of write() calls per artifact instead of one
-	 * per 10 KiB; and no padding of the last block to a full one. */
-	archive_write_set_bytes_per_block(ar, 1 << 20);
-	archive_write_set_bytes_in_last_block(ar, 1);
+	/* No blocking: each header and each tensor goes to write() straight
+	 * from where it lies, instead of being copied through a buffer first,
+	 * and the archive ends after its end-of-archive blocks. */
+	archive_write_set_bytes_per_block(ar, 0);
 	int ok = archive_write_open_fd(ar, fd) == ARCHIVE_OK &&
 	         write_member(ar, MANIFEST_NAME, manifest.buf, manifest.len) == 0;
 	for (int i = 0; ok && i < a->ntensors; i++) {

@@ -1,32 +1,34 @@
 # One whole ccl-train-step invocation (LeNet-5, one batch-32 step, reading
 # the state and the shard, writing the next state and the model) against the
 # compute of a step, both measured here: the per-step time of a 201-step
-# call minus a 1-step call, divided by 200.  Also the peak resident size.
+# call minus a 1-step call, divided by 200.  Calls are timed by timecmd
+# (spawn to exit, no shell in between; the median of 31).  Two cases: fresh
+# output names, as the engines' per-iteration layout gives (DIR/iter/T/), and
+# replacing the previous outputs, which on ext4 also pays for deleting the
+# old files and for the flush ext4 starts when a rename replaces a file.
+# For scale, the start and exit of a process that does nothing.  Also the
+# peak resident size.
 dir=$(mktemp -d)
+timecmd="$BUILD/bench/timecmd"
 "$CCL_BIN/ccl-partition" --agents 16 --alpha 0.01 --seed 123 -o "$dir" > /dev/null
 "$CCL_BIN/ccl-init" --shard "$dir/shard-000.ccl" -o "$dir/s.ccl"
 
-# median_ms CMD...: the median wall time of 31 runs, in milliseconds.
-median_ms() {
-	local runs=() i start end
-	for i in $(seq 31); do
-		start=$(date +%s%N)
-		"$@" > /dev/null
-		end=$(date +%s%N)
-		runs+=($(((end - start) / 1000)))
-	done
-	printf '%s\n' "${runs[@]}" | sort -n | sed -n 16p | awk '{printf "%.3f", $1 / 1000}'
-}
-
+# step STEPS OUT_SUFFIX: median and fastest ms of 31 calls.
 step() {
-	"$CCL_BIN/ccl-train-step" -S "$dir/s.ccl" -d "$dir/shard-000.ccl" -o "$dir/n.ccl" -m "$dir/m.ccl" \
-		--lr 0.01 --batch 32 --steps "$1"
+	"$timecmd" 31 "$CCL_BIN/ccl-train-step" -S "$dir/s.ccl" -d "$dir/shard-000.ccl" \
+		-o "$dir/n$2.ccl" -m "$dir/m$2.ccl" --lr 0.01 --batch 32 --steps "$1"
 }
-one=$(median_ms step 1)
-many=$(median_ms step 201)
-compute=$(awk -v a="$one" -v b="$many" 'BEGIN {printf "%.3f", (b - a) / 200}')
-echo "ccl-train-step, one batch-32 step with artifacts in and out: $one ms; compute of a step $compute ms;" \
-	"overhead $(awk -v a="$one" -v c="$compute" 'BEGIN {printf "%.3f", a - c}') ms"
+read -r fresh _ < <(step 1 '-%d')
+rm -f "$dir"/[nm]-*.ccl
+read -r replacing _ < <(step 1 '')
+read -r many _ < <(step 201 '')
+read -r nothing _ < <("$timecmd" 31 /bin/true)
+compute=$(awk -v a="$replacing" -v b="$many" 'BEGIN {printf "%.3f", (b - a) / 200}')
+overhead() { awk -v a="$1" -v c="$compute" 'BEGIN {printf "%.3f", a - c}'; }
+echo "ccl-train-step, one batch-32 step with artifacts in and out (median of 31 calls): compute of a step $compute ms;"
+echo "  fresh output names: $fresh ms, overhead $(overhead "$fresh") ms;" \
+	"replacing the outputs: $replacing ms, overhead $(overhead "$replacing") ms;" \
+	"for scale, /bin/true: $nothing ms"
 
 if [ -x /usr/bin/time ]; then
 	rss=$( { /usr/bin/time -f %M "$CCL_BIN/ccl-train-step" -S "$dir/s.ccl" -d "$dir/shard-000.ccl" \

@@ -89,6 +89,25 @@ int main(void)
 	agree &= ccl_crc32c(0, noise, 4096) == ccl_crc32c_portable(0, noise, 4096);
 	CHECK(agree);
 
+	/* Long buffers take three interleaved runs joined by polynomial
+	 * arithmetic: they must agree with the bytewise CRC at every offset and
+	 * at lengths around where the interleaving starts and thirds change. */
+	size_t big = 200001;
+	unsigned char *long_noise = ccl_xmalloc(big + 8);
+	for (size_t i = 0; i < big + 8; i++)
+		long_noise[i] = (unsigned char)(i * 2246822519u >> 17);
+	size_t lengths[] = {12287, 12288, 12289, 12295, 12296, 12311, 65536, 99999, 200001};
+	agree = 1;
+	for (size_t off = 0; off < 8; off++)
+		for (size_t k = 0; k < sizeof lengths / sizeof *lengths; k++)
+			agree &= ccl_crc32c(0x1234567u, long_noise + off, lengths[k]) ==
+			         ccl_crc32c_portable(0x1234567u, long_noise + off, lengths[k]);
+	/* Continuing a CRC across two long pieces gives the whole one. */
+	agree &= ccl_crc32c(ccl_crc32c(0, long_noise, 70000), long_noise + 70000, big - 70000) ==
+	         ccl_crc32c_portable(0, long_noise, big);
+	CHECK(agree);
+	free(long_noise);
+
 	ccl_artifact *a = sample();
 	long bytes = ccl_artifact_write(a, good);
 	CHECK(bytes > 0);
