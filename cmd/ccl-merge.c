@@ -24,7 +24,7 @@
 #define MAX_INPUTS 256
 
 enum {
-	OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_WAIT, OPT_ALLOW_MISSING, OPT_OUTPUT, OPT_VERBOSE
+	OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_QGM_SCALE, OPT_WAIT, OPT_ALLOW_MISSING, OPT_OUTPUT, OPT_VERBOSE
 };
 
 static const struct ccl_option options[] = {
@@ -33,6 +33,7 @@ static const struct ccl_option options[] = {
 	[OPT_WEIGHTS] = {"weights", 'w', "W0,W1,...", "gossip: self then neighbour weights; average: one per model; sum 1"},
 	[OPT_GAMMA] = {"gamma", 'g', "G", "averaging rate in (0, 1] (default 1)"},
 	[OPT_QGM] = {"qgm", 0, NULL, "apply the quasi-global momentum correction"},
+	[OPT_QGM_SCALE] = {"qgm-scale", 0, "S", "variant: scale the correction by S in (0, 1] (default 1)"},
 	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing inputs to appear (default 0)"},
 	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "go on without inputs still missing, weights renormalised"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "merged state or averaged model (required)"},
@@ -42,8 +43,8 @@ static const struct ccl_option options[] = {
 
 struct args {
 	const char *state, *output, *neighbours[MAX_INPUTS];
-	int n_neighbours, qgm, verbose, n_weights, allow_missing;
-	double gamma, wait, weights[MAX_INPUTS + 1];
+	int n_neighbours, qgm, qgm_scale_given, verbose, n_weights, allow_missing;
+	double gamma, qgm_scale, wait, weights[MAX_INPUTS + 1];
 };
 
 static void handle(int opt, const char *v, void *ctx)
@@ -65,6 +66,10 @@ static void handle(int opt, const char *v, void *ctx)
 	}
 	case OPT_GAMMA: a->gamma = ccl_parse_double("gamma", v, 0, 1, 1); break;
 	case OPT_QGM: a->qgm = 1; break;
+	case OPT_QGM_SCALE:
+		a->qgm_scale = ccl_parse_double("qgm-scale", v, 0, 1, 1);
+		a->qgm_scale_given = 1;
+		break;
 	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
 	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_OUTPUT: a->output = v; break;
@@ -127,12 +132,12 @@ static ccl_agent *load_models(const char *const *paths, int n, const ccl_agent *
 
 int main(int argc, char **argv)
 {
-	struct args a = {.gamma = 1.0};
+	struct args a = {.gamma = 1.0, .qgm_scale = 1.0};
 	long received, written;
 
 	int first = ccl_cli_parse(argc, argv, options,
-	                          "ccl-merge -S STATE -N MODEL [-N MODEL]... [--weights W0,W1,...] [--gamma G] [--qgm]\n"
-	                          "                 [--wait SECONDS] [--allow-missing] -o OUT\n"
+	                          "ccl-merge -S STATE -N MODEL [-N MODEL]... [--weights W0,W1,...] [--gamma G]\n"
+	                          "                 [--qgm [--qgm-scale S]] [--wait SECONDS] [--allow-missing] -o OUT\n"
 	                          "       ccl-merge [--weights W1,...] [--wait SECONDS] [--allow-missing] -o OUT MODEL...",
 	                          "Gossip: mix an agent's parameters with its neighbours' models (uniform weights\n"
 	                          "1/(deg+1) unless given), optionally correct its momentum (QGM), write the state.\n"
@@ -140,6 +145,8 @@ int main(int argc, char **argv)
 	                          handle, &a);
 	if (!a.output)
 		ccl_usage_error("-o/--output is required");
+	if (a.qgm_scale_given && !a.qgm)
+		ccl_usage_error("--qgm-scale needs --qgm");
 
 	if (!a.state) {
 		int n = argc - first;
@@ -219,7 +226,7 @@ int main(int argc, char **argv)
 	 * agents then hold the same initial parameters and mixing changes nothing. */
 	int corrected = a.qgm && state.lr > 0;
 	if (corrected)
-		ccl_qgm_correct(state.momentum, before, state.params, state.lr, np);
+		ccl_qgm_correct(state.momentum, before, state.params, state.lr, a.qgm_scale, np);
 	if ((written = ccl_agent_write(&state, "state", a.output)) < 0)
 		ccl_die();
 	if (a.verbose)

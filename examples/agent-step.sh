@@ -42,9 +42,12 @@ run() {
 [ -n "${CCL_PRINT:-}" ] || mkdir -p "$now"
 
 merge() {
-	local args=() j
+	local args=() qgm j
 	for j in ${NEIGHBOURS[i]}; do args+=(-N "$prev/model-$j.ccl"); done
-	run "$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" $QGM \
+	# The plan holds QGM's options joined by commas (plan.env lines are
+	# assignments, without spaces): "", "--qgm" or "--qgm,--qgm-scale,S".
+	IFS=, read -ra qgm <<<"$QGM"
+	run "$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" "${qgm[@]}" \
 		"${input_opts[@]}" -o "$now/merged-$i.ccl"
 }
 

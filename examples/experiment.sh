@@ -5,7 +5,7 @@
 #   examples/experiment.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--qgm on|off] [--data IDX_DIR] [--out DIR]
+#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--data IDX_DIR] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends

@@ -6,10 +6,11 @@
 #   examples/plan.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--iterations T] [--lr 0.01]
 #       [--batch 32] [--seed 123] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--qgm on|off] [--data IDX_DIR] --out DIR
+#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--data IDX_DIR] --out DIR
 #
 # --iterations stops the run after T iterations instead of --epochs whole
-# epochs.  The directory afterwards:
+# epochs.  --qgm-scale S (a variant, not ALGORITHM.md) scales the QGM
+# momentum correction by S; see ccl-merge(1).  The directory afterwards:
 #
 #   DIR/plan.env, DIR/plan.mk   the plan, for bash and for make
 #   DIR/shards/                 shard-NNN.ccl per agent, test.ccl
@@ -25,7 +26,7 @@ set -euo pipefail
 
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
-data=() qgm_choice= lambda_m=0.1 lambda_d=0.1
+data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || [[ $1 = -h || $1 = --help ]] || { echo "plan.sh: option '$1' needs a value" >&2; exit 2; }
 	case $1 in
@@ -43,8 +44,9 @@ while [ $# -gt 0 ]; do
 	--lambda-d) lambda_d=$2 ;;
 	--data) data=(--data "$2") ;;
 	--qgm) qgm_choice=$2 ;;
+	--qgm-scale) qgm_scale=$2 ;;
 	--out) out=$2 ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "plan.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -61,6 +63,11 @@ milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
 # QGM is part of qgm and ccl; --qgm on|off overrides that for variants.
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm
 case $qgm_choice in on) qgm=--qgm ;; off) qgm= ;; "") ;; *) echo "plan.sh: --qgm is on or off" >&2; exit 2 ;; esac
+if [ -n "$qgm_scale" ]; then
+	[ -n "$qgm" ] || { echo "plan.sh: --qgm-scale needs QGM (method qgm or ccl, or --qgm on)" >&2; exit 2; }
+	[[ $qgm_scale =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]] || { echo "plan.sh: --qgm-scale must be in (0, 1]" >&2; exit 2; }
+	qgm="--qgm,--qgm-scale,$qgm_scale"
+fi
 
 # Planning a directory again starts it afresh: iterations of an earlier plan
 # would otherwise look like progress to the engines' resumption.

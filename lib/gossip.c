@@ -13,10 +13,12 @@ void ccl_mix(float *x, const float *const *neighbours, const double *weights, in
 	}
 }
 
-void ccl_qgm_correct(float *momentum, const float *x_before, const float *x_after, double lr_prev, size_t n)
+void ccl_qgm_correct(float *momentum, const float *x_before, const float *x_after, double lr_prev, double scale,
+                     size_t n)
 {
+	double factor = scale / lr_prev;
 	for (size_t p = 0; p < n; p++)
-		momentum[p] = (float)((double)momentum[p] - ((double)x_after[p] - (double)x_before[p]) / lr_prev);
+		momentum[p] = (float)((double)momentum[p] - factor * ((double)x_after[p] - (double)x_before[p]));
 }
 
 void ccl_average(float *out, const float *const *models, const double *weights, int k, size_t n)

@@ -16,8 +16,11 @@
 /* x (n) is mixed in place with k neighbour vectors. */
 void ccl_mix(float *x, const float *const *neighbours, const double *weights, int k, double gamma, size_t n);
 
-/* momentum (n) corrected by the change mixing made to the parameters. */
-void ccl_qgm_correct(float *momentum, const float *x_before, const float *x_after, double lr_prev, size_t n);
+/* momentum (n) corrected by the change mixing made to the parameters:
+ * m -= scale * (x_after - x_before) / lr_prev.  ALGORITHM.md's QGM is
+ * scale 1; smaller scales are a variant (ccl-merge --qgm-scale). */
+void ccl_qgm_correct(float *momentum, const float *x_before, const float *x_after, double lr_prev, double scale,
+                     size_t n);
 
 /* out = sum_j weights[j] * models[j]; weights NULL means 1/k each. */
 void ccl_average(float *out, const float *const *models, const double *weights, int k, size_t n);

@@ -22,9 +22,14 @@ int main(void)
 	/* QGM: m - (x_after - x_before) / lr_prev, lr_prev 0.1:
 	 * m = (0.5, -1) becomes (0.5 - 0, -1 - 6) = (0.5, -7). */
 	float m[2] = {0.5f, -1};
-	ccl_qgm_correct(m, before, x, 0.1, 2);
+	ccl_qgm_correct(m, before, x, 0.1, 1.0, 2);
 	CHECK_NEAR(m[0], 0.5, 1e-6);
 	CHECK_NEAR(m[1], -7.0, 1e-5);
+	/* The damped variant, scale 0.1: (0.5, -1 - 0.1 * 6) = (0.5, -1.6). */
+	float md[2] = {0.5f, -1};
+	ccl_qgm_correct(md, before, x, 0.1, 0.1, 2);
+	CHECK_NEAR(md[0], 0.5, 1e-6);
+	CHECK_NEAR(md[1], -1.6, 1e-5);
 
 	/* Average and consensus distance of (0, 0), (2, 0), (1, 3): mean (1, 1);
 	 * squared distances 2, 2, 4; consensus distance 8 / 3. */
