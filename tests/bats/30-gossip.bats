@@ -185,7 +185,7 @@ setup() { T=$BATS_TEST_TMPDIR; }
 		_ccl_tool ccl-merge --qg ccl-merge; echo \"\${COMPREPLY[@]}\"
 		COMP_LINE='ccl-partition --scheme d'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-partition --scheme d); COMP_CWORD=2
 		_ccl_tool ccl-partition d --scheme; echo \"\${COMPREPLY[@]}\""
-	assert_line --index 0 "--qgm"
+	assert_line --index 0 "--qgm --qgm-scale"
 	assert_line --index 1 "dirichlet"
 	for t in ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-topology; do
 		grep -q "$t" "$BATS_TEST_DIRNAME/../../completions/_ccl"

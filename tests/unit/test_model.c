@@ -224,25 +224,26 @@ static void test_gradient(const char *arch, int c, int h, int w, int classes, in
 }
 
 /* Batches of different sizes in any order (the workspace grows and is
- * reused) give every sample the logits and features it gets alone. */
+ * reused) give every sample the logits and features it gets alone; 19
+ * samples take LeNet-5's convolutions three chunks. */
 static void test_batches(const char *arch)
 {
 	ccl_net *net = ccl_net_create(arch, 10, 1, 28, 28);
 	size_t n = ccl_net_param_count(net);
 	int nf = ccl_net_feature_dim(net);
-	float *params = malloc(sizeof(float) * n), *input = malloc(sizeof(float) * 7 * 784);
-	float *alone = malloc(sizeof(float) * 7 * 10), *feat = malloc(sizeof(float) * 7 * (size_t)nf);
+	float *params = malloc(sizeof(float) * n), *input = malloc(sizeof(float) * 19 * 784);
+	float *alone = malloc(sizeof(float) * 19 * 10), *feat = malloc(sizeof(float) * 19 * (size_t)nf);
 
 	ccl_net_init_params(net, 3, params);
-	for (int i = 0; i < 7 * 784; i++)
+	for (int i = 0; i < 19 * 784; i++)
 		input[i] = (float)ccl_rng_uniform(&rng);
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 19; i++) {
 		ccl_net_forward(net, params, input + i * 784, 1);
 		memcpy(alone + i * 10, ccl_net_logits(net), sizeof(float) * 10);
 		memcpy(feat + i * nf, ccl_net_features(net), sizeof(float) * (size_t)nf);
 	}
-	static const int sizes[3] = { 5, 2, 7 };
-	for (int s = 0; s < 3; s++) {
+	static const int sizes[4] = { 5, 2, 19, 7 };
+	for (int s = 0; s < 4; s++) {
 		int b = sizes[s];
 		ccl_net_forward(net, params, input, b);
 		CHECK(ccl_net_batch(net) == b);
@@ -265,6 +266,7 @@ int main(void)
 	test_init();
 	test_gradient("lenet5", 1, 28, 28, 10, 4, 12);
 	test_gradient("lenet5", 2, 28, 28, 5, 3, 6);
+	test_gradient("lenet5", 1, 28, 28, 10, 19, 6); /* three chunks of the convolutions */
 	test_gradient("mlp", 1, 8, 9, 10, 4, 12);
 	test_batches("lenet5");
 	test_batches("mlp");
