@@ -104,6 +104,29 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	done
 }
 
+@test "ccl-merge --qgm-scale 1 is the specified correction, a smaller scale another" {
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm -o "$T/full.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm --qgm-scale 1 -o "$T/one.ccl"
+	cmp "$T/full.ccl" "$T/one.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm --qgm-scale 0.1 -o "$T/damped.ccl"
+	! cmp -s "$T/full.ccl" "$T/damped.ccl"
+	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -o "$T/none.ccl"
+	! cmp -s "$T/none.ccl" "$T/damped.ccl"
+}
+
+@test "ccl-merge refuses a nonsense --qgm-scale, or one without --qgm" {
+	for s in 0 1.5 -0.1 nan abc; do
+		run ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm --qgm-scale "$s" -o "$T/x.ccl"
+		assert_failure 2
+		assert_output --partial "--qgm-scale"
+		assert_equal "${#lines[@]}" 1
+	done
+	run ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm-scale 0.1 -o "$T/x.ccl"
+	assert_failure 2
+	assert_output --partial "--qgm-scale needs --qgm"
+	assert_not_exists "$T/x.ccl"
+}
+
 @test "uniform gossip with explicit weights equals the default" {
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -o "$T/a.ccl"
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -w 0.5,0.5 -o "$T/b.ccl"

@@ -156,6 +156,28 @@ teardown() {
 	run "$EXAMPLES/agent-step.sh" "$REF" train 1 4
 	assert_failure 2
 	assert_output --partial "no agent '4'"
+	run "$EXAMPLES/plan.sh" --method dsgdm --qgm-scale 0.1 --out "$T/p"
+	assert_failure 2
+	assert_output "plan.sh: --qgm-scale needs QGM (method qgm or ccl, or --qgm on)"
+	run "$EXAMPLES/plan.sh" --qgm-scale 1.5 --out "$T/p"
+	assert_failure 2
+	assert_output "plan.sh: --qgm-scale must be in (0, 1]"
+}
+
+@test "a plan with --qgm-scale passes it to every merge" {
+	CCL_BIN=$CCL_BIN "$EXAMPLES/plan.sh" --data "$D" --agents 4 --alpha 0.5 --iterations 2 --batch 16 \
+		--method qgm --qgm-scale 0.25 --out "$T/q" > /dev/null
+	run env CCL_PRINT=1 "$EXAMPLES/agent-step.sh" "$T/q" merge 2 2
+	assert_success
+	assert_output --partial " --qgm --qgm-scale 0.25 "
+	"$EXAMPLES/run-bash.sh" "$T/q"
+	# Iteration 2: the first whose merge has a previous step to correct.
+	ccl-merge -S "$T/q/iter/000001/state-2.ccl" -N "$T/q/iter/000001/model-1.ccl" \
+		-N "$T/q/iter/000001/model-3.ccl" --qgm --qgm-scale 0.25 -o "$T/by-hand.ccl"
+	cmp "$T/by-hand.ccl" "$T/q/iter/000002/merged-2.ccl"
+	ccl-merge -S "$T/q/iter/000001/state-2.ccl" -N "$T/q/iter/000001/model-1.ccl" \
+		-N "$T/q/iter/000001/model-3.ccl" --qgm -o "$T/full.ccl"
+	! cmp -s "$T/full.ccl" "$T/q/iter/000002/merged-2.ccl"
 }
 
 @test "planning a directory again starts it afresh, so nothing stale looks done" {
