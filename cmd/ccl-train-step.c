@@ -151,7 +151,9 @@ int main(int argc, char **argv)
 	if (a.cfg.lambda_m > 0 && !a.n_neighbours)
 		ccl_usage_error("--lambda-m needs at least one --neighbor-model");
 	ccl_set_threads(a.threads);
-	/* The terms average over the neighbours whose inputs are here. */
+	/* The terms take in only the neighbours whose inputs are here: the
+	 * model-variant term sums over those models, the data-variant term pools
+	 * those statistics. */
 	a.n_neighbours = ccl_cli_await_inputs(a.neighbours, a.n_neighbours, a.wait, a.allow_missing, NULL);
 	a.n_featstats = ccl_cli_await_inputs(a.featstats, a.n_featstats, a.wait, a.allow_missing, NULL);
 
