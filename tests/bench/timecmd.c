@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "error.h"
+
 extern char **environ;
 
 static double now_ms(void)
@@ -39,11 +41,10 @@ static char *with_run(const char *arg, int run)
 {
 	const char *at = strstr(arg, "%d");
 	if (!at)
-		return strdup(arg);
+		return ccl_xstrdup(arg);
 	size_t n = strlen(arg) + 16;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%.*s%d%s", (int)(at - arg), arg, run, at + 2);
+	char *s = ccl_xmalloc(n);
+	snprintf(s, n, "%.*s%d%s", (int)(at - arg), arg, run, at + 2);
 	return s;
 }
 
@@ -55,10 +56,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int nargs = argc - 2;
-	double *ms = malloc(sizeof *ms * (size_t)runs);
-	char **args = calloc((size_t)nargs + 1, sizeof *args);
-	if (!ms || !args)
-		return 1;
+	double *ms = ccl_xmalloc(sizeof *ms * (size_t)runs);
+	char **args = ccl_xcalloc((size_t)nargs + 1, sizeof *args);
 
 	posix_spawn_file_actions_t quiet;
 	posix_spawn_file_actions_init(&quiet);
@@ -67,8 +66,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	for (int r = 0; r < runs && !rc; r++) {
 		for (int i = 0; i < nargs; i++)
-			if (!(args[i] = with_run(argv[i + 2], r + 1)))
-				return 1;
+			args[i] = with_run(argv[i + 2], r + 1);
 		pid_t pid;
 		int status;
 		double start = now_ms();
