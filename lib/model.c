@@ -68,7 +68,7 @@ struct ccl_net {
 	float *grad[2];          /* backward ping-pong, (B, largest layer boundary) */
 	float *chunk_grad;       /* gradient at an into_pool conv's output, (CHUNK, out_size) */
 	float *dw_part;          /* a later chunk's weight and bias gradient, to add on */
-	size_t col_size, grad_size, chunk_grad_size, dw_part_size;
+	size_t col_size, grad_size;
 };
 
 static int add_tensor(ccl_net *net, const char *layer, const char *what,
@@ -190,7 +190,7 @@ ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int i
 	snprintf(net->arch, sizeof net->arch, "%s", arch);
 	net->feature_layer = net->n_layers - 2;
 
-	size_t col = 0, grad = 0;
+	size_t col = 0, grad = 0, chunk_grad = 0, dw_part = 0;
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->layers[i];
 		l->into_pool = l->kind == LAYER_CONV && !l->relu && i + 1 < net->n_layers &&
@@ -203,10 +203,10 @@ ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int i
 		}
 		if (l->into_pool) {
 			size_t part = net->tensors[l->weight].size + net->tensors[l->bias].size;
-			if (CHUNK * l->out_size > net->chunk_grad_size)
-				net->chunk_grad_size = CHUNK * l->out_size;
-			if (part > net->dw_part_size)
-				net->dw_part_size = part;
+			if (CHUNK * l->out_size > chunk_grad)
+				chunk_grad = CHUNK * l->out_size;
+			if (part > dw_part)
+				dw_part = part;
 		}
 		/* Batch-wide gradients are needed at every layer boundary but
 		 * the one between an into_pool conv and its pool. */
@@ -218,9 +218,9 @@ ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int i
 	net->col_size = col;
 	net->grad_size = grad;
 	net->col = col ? ccl_xmalloc(sizeof(float) * col) : NULL;
-	if (net->chunk_grad_size) {
-		net->chunk_grad = ccl_xmalloc(sizeof(float) * net->chunk_grad_size);
-		net->dw_part = ccl_xmalloc(sizeof(float) * net->dw_part_size);
+	if (chunk_grad) {
+		net->chunk_grad = ccl_xmalloc(sizeof(float) * chunk_grad);
+		net->dw_part = ccl_xmalloc(sizeof(float) * dw_part);
 	}
 	return net;
 }
