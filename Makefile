@@ -8,17 +8,16 @@ PKGS    := openblas libarchive yaml-0.1
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-# The tools are linked statically against libarchive, libyaml, zlib and
-# OpenBLAS: a tool runs once per training step, and resolving the shared
-# libraries (libarchive alone pulls in a dozen) costs more at start-up than
-# the rest of a small step's overhead.  --gc-sections drops the archive
-# formats libarchive would otherwise drag in (xar, 7zip: libxml2, lzma,
-# nettle) and the tools never use.  -no-pie spares the loader relocating
-# OpenBLAS's tables of kernels for every CPU (about 12,000 relocations, a
-# quarter of a millisecond) at each start.  LINK=dynamic links the usual way.
+# The tools are linked statically, the C library included: a tool runs once
+# per training step, and the dynamic loader's work at each start (mapping
+# libc and libm, relocating them, and OpenBLAS's tables of kernels for every
+# CPU) costs more than the rest of a small step's overhead.  --gc-sections
+# drops the archive formats libarchive would otherwise drag in (xar, 7zip:
+# libxml2, lzma, nettle) and the tools never use.  LINK=dynamic links the
+# usual way (the sanitizers need it).
 LINK ?= static
 ifeq ($(LINK),static)
-PKG_LIBS := -no-pie -Wl,--gc-sections -Wl,-Bstatic -larchive -lyaml -lz -Wl,-Bdynamic \
+PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -lz \
             $(shell pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.a -lgfortran -lpthread
 else
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,7 +98,7 @@ unit: $(UNITS)
 	@BUILD=$(BUILD) tests/run --unit-only
 
 check-asan: check-deps
-	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan LINK=dynamic CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 	        LDFLAGS='-fsanitize=address,undefined' test
 
 bench: all $(BENCHES)

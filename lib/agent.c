@@ -62,7 +62,6 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 		         ccl_net_param_count(a->net));
 		goto fail;
 	}
-	a->params = p->data;
 	if (!strcmp(art->kind, "state")) {
 		struct ccl_tensor *m = ccl_artifact_tensor(art, path, "momentum", CCL_F32);
 		if (!m)
@@ -71,8 +70,16 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 			ccl_fail(CCL_EXIT_INPUT, path, "momentum and parameters differ in size");
 			goto fail;
 		}
+		/* A state is loaded to be updated, every parameter and momentum
+		 * entry of it.  Left in the copy-on-write file mapping, each of its
+		 * pages would be copied by the kernel on its first write, one fault
+		 * per 4 KiB; one copy into the heap (huge pages, see cli.c) costs
+		 * a fraction of that. */
+		ccl_tensor_own(p);
+		ccl_tensor_own(m);
 		a->momentum = m->data;
 	}
+	a->params = p->data;
 	return 0;
 fail:
 	ccl_agent_free(a);

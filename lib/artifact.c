@@ -274,6 +274,17 @@ struct ccl_tensor *ccl_artifact_add(ccl_artifact *a, const char *name, enum ccl_
 	return ccl_artifact_adopt(a, name, dtype, ndim, shape, ccl_xcalloc(count, ccl_dtype_size(dtype)));
 }
 
+void ccl_tensor_own(struct ccl_tensor *t)
+{
+	if (!t->borrowed)
+		return;
+	size_t bytes = t->count * ccl_dtype_size(t->dtype);
+	void *copy = ccl_xmalloc(bytes ? bytes : 1);
+	memcpy(copy, t->data, bytes);
+	t->data = copy;
+	t->borrowed = 0;
+}
+
 struct ccl_tensor *ccl_artifact_tensor(const ccl_artifact *a, const char *path, const char *name,
                                        enum ccl_dtype dtype)
 {
