@@ -797,12 +797,29 @@ static int next_member(struct archive *ar, const char *path, const char *want, l
 	return 0;
 }
 
+/* 1 when all FINITE_BLOCK values are finite: x - x is 0 for a finite x and
+ * NaN for an infinity or a NaN.  A loop of fixed length and no branches is
+ * one the compiler vectorizes at -O2; the state's 123,000 values are checked
+ * at every read. */
+enum { FINITE_BLOCK = 1024 };
+static int block_finite(const float *f)
+{
+	int finite = 1;
+	for (int i = 0; i < FINITE_BLOCK; i++)
+		finite &= f[i] - f[i] == 0.0f;
+	return finite;
+}
+
 static int check_finite(const char *path, const struct ccl_tensor *t)
 {
 	const float *f = t->data;
 	if (t->dtype != CCL_F32)
 		return 0;
-	for (size_t i = 0; i < t->count; i++)
+	size_t i = 0;
+	while (i + FINITE_BLOCK <= t->count && block_finite(f + i))
+		i += FINITE_BLOCK;
+	/* The tail, or the block holding a value that is not finite. */
+	for (; i < t->count; i++)
 		if (!isfinite(f[i]))
 			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' holds %s at index %zu", t->name,
 			                isnan(f[i]) ? "NaN" : "infinity", i);

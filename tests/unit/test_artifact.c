@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 /* The artifact format: round trip, checksums, and every kind of damage a
  * reader must catch. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,56 @@ int main(void)
 	ccl_artifact_write(a, bad);
 	CHECK(fails_with(bad, NULL, "tensor 'params' holds NaN at index 7"));
 	((float *)a->tensors[0].data)[7] = 0;
+
+	/* A long tensor is checked in blocks, then value by value: the first
+	 * value that is not finite is named wherever it lies, and the largest
+	 * finite values and subnormals pass. */
+	{
+		ccl_artifact *big_one = ccl_artifact_new("model");
+		int64_t len[1] = {5000};
+		float *v = ccl_artifact_add(big_one, "params", CCL_F32, 1, len)->data;
+		for (int i = 0; i < 5000; i++)
+			v[i] = i % 3 == 0 ? FLT_MAX : i % 3 == 1 ? -FLT_MAX : FLT_TRUE_MIN;
+		ccl_artifact_write(big_one, bad);
+		ccl_artifact *ok = ccl_artifact_read(bad, "model");
+		CHECK(ok != NULL);
+		ccl_artifact_free(ok);
+		struct { int at; float value; const char *want; } cases[] = {
+			{1023, NAN, "holds NaN at index 1023"},       /* last of the first block */
+			{1024, -INFINITY, "holds infinity at index 1024"},
+			{3000, INFINITY, "holds infinity at index 3000"},
+			{4999, NAN, "holds NaN at index 4999"},       /* in the tail */
+		};
+		for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+			float kept = v[cases[k].at];
+			v[cases[k].at] = cases[k].value;
+			ccl_artifact_write(big_one, bad);
+			CHECK(fails_with(bad, NULL, cases[k].want));
+			v[cases[k].at] = kept;
+		}
+		v[2500] = NAN, v[2000] = INFINITY; /* two: the first is named */
+		ccl_artifact_write(big_one, bad);
+		CHECK(fails_with(bad, NULL, "holds infinity at index 2000"));
+		ccl_artifact_free(big_one);
+	}
+
+	/* A tensor lying in the file mapping, given a copy of its own, keeps
+	 * its values and no longer points into the mapping. */
+	b = ccl_artifact_read(good, "model");
+	CHECK(b != NULL);
+	if (b) {
+		struct ccl_tensor *t = ccl_artifact_tensor(b, good, "params", CCL_F32);
+		CHECK(t && t->borrowed);
+		if (t) {
+			float before[12];
+			memcpy(before, t->data, sizeof before);
+			ccl_tensor_own(t);
+			CHECK(!t->borrowed && !memcmp(t->data, before, sizeof before));
+			CHECK((char *)t->data < (char *)b->mapping ||
+			      (char *)t->data >= (char *)b->mapping + b->mapping_size);
+		}
+		ccl_artifact_free(b);
+	}
 
 	/* A file that is not a tar archive at all. */
 	spit(bad, "format: ccl-artifact\n", 21);
