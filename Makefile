@@ -18,7 +18,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LINK ?= static
 ifeq ($(LINK),static)
 PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -lz \
-            $(shell pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.a -lgfortran -lpthread
+            $(shell pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.a -lpthread
 else
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 endif
