@@ -79,11 +79,11 @@ struct ccl_tensor *ccl_artifact_add(ccl_artifact *a, const char *name, enum ccl_
 /* Adds a tensor that takes ownership of `data` (allocated with malloc). */
 struct ccl_tensor *ccl_artifact_adopt(ccl_artifact *a, const char *name, enum ccl_dtype dtype,
                                       int ndim, const int64_t *shape, void *data);
-/* Looks a tensor up; with `path` non-NULL a missing tensor or another dtype
- * is a recorded failure. */
 /* Gives a tensor that lies in the file mapping a malloc'd copy of its own
  * (see ccl_agent_load for why). */
 void ccl_tensor_own(struct ccl_tensor *t);
+/* Looks a tensor up; with `path` non-NULL a missing tensor or another dtype
+ * is a recorded failure. */
 struct ccl_tensor *ccl_artifact_tensor(const ccl_artifact *a, const char *path, const char *name,
                                        enum ccl_dtype dtype);
 
