@@ -70,8 +70,9 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 			ccl_fail(CCL_EXIT_INPUT, path, "momentum and parameters differ in size");
 			goto fail;
 		}
-		/* A state is loaded to be updated, every parameter and momentum
-		 * entry of it.  Left in the copy-on-write file mapping, each of its
+		/* A state is mostly loaded to be updated (ccl-train-step,
+		 * ccl-merge), every parameter and momentum entry of it.  Left in
+		 * the copy-on-write file mapping, each of its
 		 * pages would be copied by the kernel on its first write, one fault
 		 * per 4 KiB; one copy into the heap (huge pages, see cli.c) costs
 		 * a fraction of that. */
