@@ -72,10 +72,10 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 		}
 		/* A state is mostly loaded to be updated (ccl-train-step,
 		 * ccl-merge), every parameter and momentum entry of it.  Left in
-		 * the copy-on-write file mapping, each of its
-		 * pages would be copied by the kernel on its first write, one fault
-		 * per 4 KiB; one copy into the heap (huge pages, see cli.c) costs
-		 * a fraction of that. */
+		 * the copy-on-write file mapping, each of its pages would be
+		 * copied by the kernel on its first write, one fault per 4 KiB;
+		 * one copy into the heap (huge pages, see cli.c) costs a fraction
+		 * of that. */
 		ccl_tensor_own(p);
 		ccl_tensor_own(m);
 		a->momentum = m->data;
