@@ -34,6 +34,10 @@ now=$(printf '%s/iter/%06d' "$dir" "$t")
 prev=$(printf '%s/iter/%06d' "$dir" $((t - 1)))
 shard=$(printf '%s/shards/shard-%03d.ccl' "$dir" "$i")
 read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
+# Run the OpenBLAS kernel the plan was made with, whatever this host's
+# environment says (plan.sh), so that every engine writes the same bytes.
+while read -r var; do unset "$var"; done < <(compgen -e | grep '^OPENBLAS_' | grep -vx OPENBLAS_NUM_THREADS)
+for setting in $BLAS_ENV; do export "${setting?}"; done
 
 # Runs a tool call, or prints it (quoted for the shell) under CCL_PRINT.
 run() {

@@ -90,12 +90,20 @@ samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' 
 steps=$(((samples + batch - 1) / batch))
 iterations=${iterations:-$((epochs * steps))}
 
+# The OpenBLAS kernel settings of this environment (OPENBLAS_CORETYPE,
+# OPENBLAS_L2_SIZE, ...; the thread count aside) become part of the plan:
+# agent-step.sh applies them wherever it runs, since ssh and some schedulers
+# do not pass the environment on, and another kernel rounds differently.
+blas_env=$(env | grep '^OPENBLAS_' | grep -v '^OPENBLAS_NUM_THREADS=' | sort | paste -sd' ' || true)
+[[ $blas_env =~ ^[A-Za-z0-9_=.,\ -]*$ ]] || { echo "plan.sh: OPENBLAS_* values must be plain words" >&2; exit 2; }
+
 # The plan, once for bash (sourced by agent-step.sh) and once for make.
 {
 	printf 'AGENTS=%d METHOD=%s TOPOLOGY=%s ITERATIONS=%d STEPS_PER_EPOCH=%d\n' "$agents" "$method" "$topology" \
 		"$iterations" "$steps"
 	printf 'LR=%s MILESTONES=%s BATCH=%d GAMMA=%s QGM=%s LAMBDA_M=%s LAMBDA_D=%s\n' "$lr" "$milestones" "$batch" \
 		"$gamma" "$qgm" "$lambda_m" "$lambda_d"
+	printf "BLAS_ENV='%s'\n" "$blas_env"
 	for ((i = 0; i < agents; i++)); do
 		printf "NEIGHBOURS[%d]='%s' WEIGHTS[%d]=%s\n" "$i" "${neighbours[i]}" "$i" "${weights[i]}"
 	done

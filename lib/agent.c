@@ -3,6 +3,7 @@
 
 #include "agent.h"
 #include "error.h"
+#include "nn.h"
 
 int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent)
 {
@@ -113,6 +114,7 @@ long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
 	ccl_artifact_set(out, "iteration", "%ld", a->iteration);
 	ccl_artifact_set(out, "lr", "%.9g", a->lr);
 	ccl_artifact_set(out, "seed", "%llu", (unsigned long long)a->seed);
+	ccl_artifact_set(out, "blas_kernel", "%s", ccl_blas_kernel());
 	/* The tensors are borrowed for the write: the copies below are only
 	 * pointers, cleared again before the artifact is freed. */
 	int64_t n[1] = {(int64_t)ccl_net_param_count(a->net)};

@@ -753,3 +753,8 @@ int ccl_count_correct(const float *logits, const int32_t *labels, int batch, int
 	}
 	return correct;
 }
+
+const char *ccl_blas_kernel(void)
+{
+	return openblas_get_corename();
+}

@@ -108,4 +108,13 @@ float ccl_softmax_xent(const float *logits, const int32_t *labels, int batch, in
 /* How many rows have their largest logit (the first one on ties) at the label. */
 int ccl_count_correct(const float *logits, const int32_t *labels, int batch, int classes);
 
+/* ---- the BLAS kernel ---- */
+
+/* The name of the kernel set OpenBLAS runs in this process ("SkylakeX",
+ * "Haswell", ...): chosen for the CPU, or forced by OPENBLAS_CORETYPE.
+ * Different kernels round differently, so results are byte-identical only
+ * between processes that run the same kernel; the artifacts a computation
+ * writes record it as "blas_kernel". */
+const char *ccl_blas_kernel(void);
+
 #endif

@@ -74,6 +74,7 @@ ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs)
 	int32_t *counts = ccl_artifact_add(a, "counts", CCL_I32, 1, shape)->data;
 	ccl_artifact_set(a, "classes", "%d", fs->classes);
 	ccl_artifact_set(a, "features", "%d", fs->dim);
+	ccl_artifact_set(a, "blas_kernel", "%s", ccl_blas_kernel());
 	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
 		sums[i] = (float)fs->sums[i];
 	for (int c = 0; c < fs->classes; c++)

@@ -102,6 +102,20 @@ teardown() {
 	same_as_bash "$T/x"
 	# The jobs did run through ssh: sshd logged the logins.
 	grep -q "Accepted publickey" "$SSHD_DIR/sshd.log"
+
+	# A plan made under a forced kernel runs it on the remote side too,
+	# though ssh does not pass the variable on; and a local run whose
+	# environment says otherwise runs the plan's kernel as well.
+	OPENBLAS_CORETYPE=Haswell plan "$T/h"
+	"$EXAMPLES/run-parallel.sh" "$T/h" --ssh "ssh -F $SSHD_DIR/ssh_config" --sshlogin 2/ccl-test-host
+	OPENBLAS_CORETYPE=Haswell plan "$T/h-bash"
+	OPENBLAS_CORETYPE=SkylakeX "$EXAMPLES/run-bash.sh" "$T/h-bash"
+	for i in 0 1 2 3; do
+		run ccl-info --format yaml "$T/h/iter/000002/model-$i.ccl" "$T/h/iter/000002/fs-$i-$(((i + 1) % 4)).ccl"
+		assert_success
+		[ "$(grep -c 'blas_kernel: "Haswell"' <<<"$output")" -eq 2 ]
+		cmp "$T/h-bash/iter/000002/model-$i.ccl" "$T/h/iter/000002/model-$i.ccl"
+	done
 }
 
 @test "GNU parallel locally gives the bash driver's models" {
