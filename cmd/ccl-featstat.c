@@ -101,9 +101,7 @@ int main(int argc, char **argv)
 			ccl_die();
 		if (ccl_shard_check_batch(&shard, a.shard, a.batch))
 			ccl_die();
-		long epoch, step;
-		ccl_next_batch_position(&state, shard.n, a.batch, &epoch, &step);
-		count = ccl_batch_rows(&shard, state.seed, state.agent, epoch, step, a.batch, rows);
+		count = ccl_next_batch(&state, &shard, a.batch, rows);
 	}
 
 	for (int m = 0; m < a.n_models; m++) {
@@ -114,6 +112,8 @@ int main(int argc, char **argv)
 			ccl_die();
 		ccl_featstat_init(&fs, ccl_net_classes(model.net), ccl_net_feature_dim(model.net));
 		ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count);
+		if (ccl_featstat_check_finite(&fs, a.models[m]))
+			ccl_die();
 		ccl_artifact *out = ccl_featstat_to_artifact(&fs);
 		ccl_artifact_set(out, "arch", "%s", ccl_net_arch(model.net));
 		ccl_artifact_set(out, "data_agent", "%ld", shard.agent);

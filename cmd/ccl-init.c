@@ -2,7 +2,8 @@
  * ccl-init - create an agent's initial state (and the model it publishes).
  *
  * Every agent given the same seed starts from the same parameters, as the
- * method assumes; the agent number only names the agent and its batch order.
+ * method assumes.  The agent number names the agent; with the independent
+ * batch order (a variant) it also selects the agent's own permutation.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "cli.h"
 #include "error.h"
 
-enum { OPT_ARCH, OPT_SHARD, OPT_CLASSES, OPT_INPUT, OPT_SEED, OPT_AGENT, OPT_OUTPUT, OPT_MODEL };
+enum { OPT_ARCH, OPT_SHARD, OPT_CLASSES, OPT_INPUT, OPT_SEED, OPT_AGENT, OPT_BATCH_ORDER, OPT_OUTPUT, OPT_MODEL };
 
 static const struct ccl_option options[] = {
 	[OPT_ARCH] = {"arch", 0, "NAME", "lenet5 (default) or mlp"},
@@ -20,6 +21,7 @@ static const struct ccl_option options[] = {
 	[OPT_INPUT] = {"input", 0, "CxHxW", "input shape (without --shard), e.g. 1x28x28"},
 	[OPT_SEED] = {"seed", 's', "S", "seed of the initial parameters and of the batch order (default 123)"},
 	[OPT_AGENT] = {"agent", 'k', "K", "agent number (default: the shard's)"},
+	[OPT_BATCH_ORDER] = {"batch-order", 0, "KIND", "shared (default: every agent the same permutation) or independent"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "state to write (required)"},
 	[OPT_MODEL] = {"model-out", 'm', "FILE", "also write the model to publish"},
 	{0},
@@ -30,6 +32,7 @@ struct args {
 	long classes, agent;
 	int c, h, w;
 	uint64_t seed;
+	enum ccl_batch_order order;
 };
 
 static void handle(int opt, const char *v, void *ctx)
@@ -47,6 +50,7 @@ static void handle(int opt, const char *v, void *ctx)
 		break;
 	case OPT_SEED: a->seed = ccl_parse_seed("seed", v); break;
 	case OPT_AGENT: a->agent = ccl_parse_long("agent", v, 0, 1000000); break;
+	case OPT_BATCH_ORDER: a->order = (enum ccl_batch_order)ccl_parse_choice("batch-order", v, ccl_batch_order_names); break;
 	case OPT_OUTPUT: a->output = v; break;
 	case OPT_MODEL: a->model = v; break;
 	}
@@ -59,7 +63,7 @@ int main(int argc, char **argv)
 
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-init [--arch NAME] (--shard FILE | --classes K --input CxHxW) [--seed S]\n"
-	                          "                [--agent K] -o STATE [-m MODEL]",
+	                          "                [--agent K] [--batch-order shared|independent] -o STATE [-m MODEL]",
 	                          "Create an agent's initial state: parameters drawn from the seed (the same for\n"
 	                          "every agent), zero momentum, counters at zero.",
 	                          handle, &a);
@@ -80,7 +84,8 @@ int main(int argc, char **argv)
 	}
 	if (!a.classes || !a.c)
 		ccl_usage_error("give --shard, or --classes and --input");
-	if (ccl_agent_init(&state, a.arch, (int)a.classes, a.c, a.h, a.w, a.seed, a.agent < 0 ? 0 : a.agent) ||
+	if (ccl_agent_init(&state, a.arch, (int)a.classes, a.c, a.h, a.w, a.seed, a.agent < 0 ? 0 : a.agent,
+	                   a.order) ||
 	    ccl_agent_write(&state, "state", a.output) < 0 || (a.model && ccl_agent_write(&state, "model", a.model) < 0))
 		ccl_die();
 	ccl_agent_free(&state);

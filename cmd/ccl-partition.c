@@ -15,7 +15,10 @@
 #include "partition.h"
 #include "shard.h"
 
-enum { OPT_DATASET, OPT_DATA, OPT_COARSE, OPT_AGENTS, OPT_SCHEME, OPT_ALPHA, OPT_SEED, OPT_OUTPUT, OPT_FORMAT };
+enum {
+	OPT_DATASET, OPT_DATA, OPT_COARSE, OPT_AGENTS, OPT_SCHEME, OPT_ALPHA, OPT_SEED, OPT_NORMALIZE, OPT_OUTPUT,
+	OPT_FORMAT
+};
 
 static const struct ccl_option options[] = {
 	[OPT_DATASET] = {"dataset", 0, "NAME", "fashion-mnist (default), mnist, cifar10 or cifar100"},
@@ -25,6 +28,7 @@ static const struct ccl_option options[] = {
 	[OPT_SCHEME] = {"scheme", 0, "NAME", "paper (default), dirichlet, iid or shards"},
 	[OPT_ALPHA] = {"alpha", 'a', "A", "Dirichlet concentration, > 0 (default 0.01)"},
 	[OPT_SEED] = {"seed", 's', "S", "random seed (default 123)"},
+	[OPT_NORMALIZE] = {"normalize", 0, "HOW", "inputs: paper (default, the published constants) or data (own mean, std)"},
 	[OPT_OUTPUT] = {"output", 'o', "DIR", "directory for the shards (required; created if missing)"},
 	[OPT_FORMAT] = {"format", 0, "FMT", "histogram as table (default), yaml or json"},
 	{0},
@@ -34,6 +38,7 @@ struct args {
 	const char *dataset, *data, *output;
 	int coarse, agents, format;
 	enum ccl_scheme scheme;
+	enum ccl_normalize normalize;
 	double alpha;
 	uint64_t seed;
 };
@@ -52,6 +57,7 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_SCHEME: a->scheme = (enum ccl_scheme)ccl_parse_choice("scheme", v, schemes); break;
 	case OPT_ALPHA: a->alpha = ccl_parse_double("alpha", v, 0, 1e6, 1); break;
 	case OPT_SEED: a->seed = ccl_parse_seed("seed", v); break;
+	case OPT_NORMALIZE: a->normalize = (enum ccl_normalize)ccl_parse_choice("normalize", v, ccl_normalize_names); break;
 	case OPT_OUTPUT: a->output = v; break;
 	case OPT_FORMAT: a->format = ccl_parse_choice("format", v, ccl_format_names); break;
 	}
@@ -108,12 +114,13 @@ int main(int argc, char **argv)
 	struct args a = {.dataset = "fashion-mnist", .scheme = CCL_SCHEME_PAPER, .alpha = 0.01, .seed = 123};
 	ccl_dataset train, test;
 	struct ccl_partition part;
-	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+	struct ccl_transform transform;
 	char path[4096];
 
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-partition --agents N -o DIR [--dataset NAME] [--data PATH] [--scheme NAME]\n"
-	                          "                     [--coarse] [--alpha A] [--seed S] [--format table|yaml|json]",
+	                          "                     [--coarse] [--alpha A] [--seed S] [--normalize paper|data]\n"
+	                          "                     [--format table|yaml|json]",
 	                          "Split a data set's training split among N agents, write one shard artifact per\n"
 	                          "agent (DIR/shard-NNN.ccl) and the test split (DIR/test.ccl), and print each\n"
 	                          "agent's class histogram.",
@@ -134,13 +141,12 @@ int main(int argc, char **argv)
 		ccl_usage_error("--agents %d is more than the %d training samples", a.agents, train.n);
 	if (ccl_partition_make(&part, train.labels, (size_t)train.n, train.classes, a.agents, a.scheme, a.alpha, a.seed))
 		ccl_die();
-	if (ccl_make_dirs(a.output))
+	if (ccl_transform_make(&transform, &train, a.normalize) || ccl_make_dirs(a.output))
 		ccl_die();
 
-	ccl_dataset_channel_stats(&train, mean, std);
 	size_t *hist = ccl_xcalloc((size_t)a.agents * train.classes, sizeof *hist);
 	for (int k = 0; k < a.agents; k++) {
-		ccl_artifact *shard = ccl_shard_build(&train, part.indices[k], part.counts[k], k, mean, std);
+		ccl_artifact *shard = ccl_shard_build(&train, part.indices[k], part.counts[k], k, &transform);
 		ccl_artifact_set(shard, "agents", "%d", a.agents);
 		ccl_artifact_set(shard, "scheme", "%s", ccl_scheme_name(a.scheme));
 		ccl_artifact_set(shard, "alpha", "%.17g", a.alpha);
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
 	uint32_t *all = ccl_xmalloc((size_t)test.n * sizeof *all);
 	for (int i = 0; i < test.n; i++)
 		all[i] = (uint32_t)i;
-	ccl_artifact *test_shard = ccl_shard_build(&test, all, (size_t)test.n, -1, mean, std);
+	ccl_artifact *test_shard = ccl_shard_build(&test, all, (size_t)test.n, -1, &transform);
 	snprintf(path, sizeof path, "%s/test.ccl", a.output);
 	if (ccl_artifact_write(test_shard, path) < 0)
 		ccl_die();

@@ -11,6 +11,8 @@ _ccl_tool()
 	--scheme) COMPREPLY=($(compgen -W 'paper dirichlet iid shards' -- "$cur")); return ;;
 	--dataset) COMPREPLY=($(compgen -W 'fashion-mnist mnist cifar10 cifar100' -- "$cur")); return ;;
 	--arch) COMPREPLY=($(compgen -W 'lenet5 mlp' -- "$cur")); return ;;
+	--normalize) COMPREPLY=($(compgen -W 'paper data' -- "$cur")); return ;;
+	--batch-order) COMPREPLY=($(compgen -W 'shared independent' -- "$cur")); return ;;
 	--topology) COMPREPLY=($(compgen -W 'ring torus torus2d petersen dyck full chain' -- "$cur")); return ;;
 	-o | --output | --data)
 		_filedir

@@ -6,10 +6,14 @@
 #   examples/plan.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--iterations T] [--lr 0.01]
 #       [--batch 32] [--seed 123] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--data IDX_DIR] --out DIR
+#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--batch-order shared|independent]
+#       [--normalize paper|data] [--data IDX_DIR] --out DIR
 #
 # --iterations stops the run after T iterations instead of --epochs whole
-# epochs.  --qgm-scale S (a variant, not ALGORITHM.md) scales the QGM
+# epochs.  --batch-order independent (a variant) gives every agent its own
+# permutation of its data each epoch instead of the one all agents share;
+# --normalize data (a variant) normalises inputs with the data's own mean
+# and standard deviation instead of the published constants.  --qgm-scale S (a variant, not ALGORITHM.md) scales the QGM
 # momentum correction by S; see ccl-merge(1).  The directory afterwards:
 #
 #   DIR/plan.env, DIR/plan.mk   the plan, for bash and for make
@@ -26,7 +30,7 @@ set -euo pipefail
 
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
-data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1
+data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1 batch_order=shared normalize=paper
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || [[ $1 = -h || $1 = --help ]] || { echo "plan.sh: option '$1' needs a value" >&2; exit 2; }
 	case $1 in
@@ -45,14 +49,17 @@ while [ $# -gt 0 ]; do
 	--data) data=(--data "$2") ;;
 	--qgm) qgm_choice=$2 ;;
 	--qgm-scale) qgm_scale=$2 ;;
+	--batch-order) batch_order=$2 ;;
+	--normalize) normalize=$2 ;;
 	--out) out=$2 ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "plan.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
 done
 [ -n "$out" ] || { echo "plan.sh: --out DIR is required" >&2; exit 2; }
 case $method in dsgdm | qgm | ccl) ;; *) echo "plan.sh: --method is dsgdm, qgm or ccl" >&2; exit 2 ;; esac
+case $batch_order in shared | independent) ;; *) echo "plan.sh: --batch-order is shared or independent" >&2; exit 2 ;; esac
 [[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --epochs must be a positive integer" >&2; exit 2; }
 [[ -z $iterations || $iterations =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --iterations must be a positive integer" >&2; exit 2; }
 
@@ -73,8 +80,8 @@ fi
 # would otherwise look like progress to the engines' resumption.
 rm -rf "$out/iter" "$out/slurm"
 mkdir -p "$out/iter/000000"
-"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" "${data[@]}" -o "$out/shards" \
-	> "$out/histogram.txt"
+"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" --normalize "$normalize" "${data[@]}" \
+	-o "$out/shards" > "$out/histogram.txt"
 gamma=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml | awk '/^gamma:/ {print $2}')
 neighbours=() weights=()
 while read -r i self rest; do
@@ -84,7 +91,7 @@ done < <("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format 
 
 for ((i = 0; i < agents; i++)); do
 	"$BIN/ccl-init" --arch lenet5 --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
-		-o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
+		--batch-order "$batch_order" -o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
 done
 samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')
 steps=$(((samples + batch - 1) / batch))
@@ -99,8 +106,8 @@ blas_env=$(env | grep '^OPENBLAS_' | grep -v '^OPENBLAS_NUM_THREADS=' | sort | p
 
 # The plan, once for bash (sourced by agent-step.sh) and once for make.
 {
-	printf 'AGENTS=%d METHOD=%s TOPOLOGY=%s ITERATIONS=%d STEPS_PER_EPOCH=%d\n' "$agents" "$method" "$topology" \
-		"$iterations" "$steps"
+	printf 'AGENTS=%d METHOD=%s TOPOLOGY=%s ITERATIONS=%d STEPS_PER_EPOCH=%d BATCH_ORDER=%s\n' "$agents" "$method" \
+		"$topology" "$iterations" "$steps" "$batch_order"
 	printf 'LR=%s MILESTONES=%s BATCH=%d GAMMA=%s QGM=%s LAMBDA_M=%s LAMBDA_D=%s\n' "$lr" "$milestones" "$batch" \
 		"$gamma" "$qgm" "$lambda_m" "$lambda_d"
 	printf "BLAS_ENV='%s'\n" "$blas_env"

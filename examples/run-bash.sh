@@ -31,11 +31,14 @@ last=${last:-$ITERATIONS}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }
 
 # Runs one phase of iteration t for every agent, `jobs` workers each taking
-# every jobs-th agent; fails if any agent failed.
+# every jobs-th agent; fails if any agent failed, saying which.
 phase() {
 	local name=$1 t=$2 w i pids=() status=0
 	for ((w = 0; w < jobs; w++)); do
-		(for ((i = w; i < AGENTS; i += jobs)); do "$here/agent-step.sh" "$dir" "$name" "$t" "$i"; done) &
+		(for ((i = w; i < AGENTS; i += jobs)); do
+			"$here/agent-step.sh" "$dir" "$name" "$t" "$i" ||
+				{ echo "run-bash.sh: $dir: $name of iteration $t failed for agent $i" >&2; exit 1; }
+		done) &
 		pids+=($!)
 	done
 	for w in "${pids[@]}"; do wait "$w" || status=1; done

@@ -5,7 +5,8 @@
 #include "error.h"
 #include "nn.h"
 
-int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent)
+int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent,
+                   enum ccl_batch_order order)
 {
 	memset(a, 0, sizeof *a);
 	a->net = ccl_net_create(arch, classes, c, h, w);
@@ -18,13 +19,14 @@ int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, in
 	ccl_net_init_params(a->net, seed, a->params);
 	a->agent = agent;
 	a->seed = seed;
+	a->order = order;
 	return 0;
 }
 
 int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 {
 	long classes, c, h, w;
-	const char *arch;
+	const char *arch, *order;
 
 	memset(a, 0, sizeof *a);
 	a->artifact = ccl_artifact_read(path, kind);
@@ -46,6 +48,14 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 	    ccl_artifact_get_long(art, path, "iteration", &a->iteration) ||
 	    ccl_artifact_get_u64(art, path, "seed", &a->seed) || ccl_artifact_get_double(art, path, "lr", &a->lr))
 		goto fail;
+	order = ccl_artifact_get(art, "batch_order");
+	for (a->order = 0; order && ccl_batch_order_names[a->order]; a->order++)
+		if (!strcmp(order, ccl_batch_order_names[a->order]))
+			break;
+	if (!order || !ccl_batch_order_names[a->order]) {
+		ccl_fail(CCL_EXIT_INPUT, path, "manifest 'batch_order' is not shared or independent");
+		goto fail;
+	}
 	if (classes < 2 || classes > 256 || c < 1 || c > 16 || h < 1 || h > 4096 || w < 1 || w > 4096) {
 		ccl_fail(CCL_EXIT_INPUT, path, "implausible class count or input shape");
 		goto fail;
@@ -114,6 +124,7 @@ long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
 	ccl_artifact_set(out, "iteration", "%ld", a->iteration);
 	ccl_artifact_set(out, "lr", "%.9g", a->lr);
 	ccl_artifact_set(out, "seed", "%llu", (unsigned long long)a->seed);
+	ccl_artifact_set(out, "batch_order", "%s", ccl_batch_order_names[a->order]);
 	ccl_artifact_set(out, "blas_kernel", "%s", ccl_blas_kernel());
 	/* The tensors are borrowed for the write: the copies below are only
 	 * pointers, cleared again before the artifact is freed. */

@@ -4,7 +4,8 @@
  *
  * A "state" artifact holds the parameters, the momentum buffer and the
  * counters of one agent (epoch, step within the epoch, iterations done, the
- * learning rate of the last local step, the seed of its batch order); it
+ * learning rate of the last local step, the seed and kind of its batch
+ * order); it
  * never leaves the agent.  A "model" artifact holds the parameters only: it
  * is what neighbours receive.  Both carry the architecture, class count and
  * input shape, and a reader refuses a file whose architecture or shape does
@@ -27,11 +28,13 @@ typedef struct ccl_agent {
 	long agent, epoch, step, iteration;
 	double lr;       /* learning rate of the last local step; 0 before the first */
 	uint64_t seed;
+	enum ccl_batch_order order; /* how the agent's batches are drawn (shard.h) */
 } ccl_agent;
 
 /* A fresh state: parameters from the seed (the same for every agent given
  * the same seed), zero momentum, counters at zero. */
-int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent);
+int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, int w, uint64_t seed, long agent,
+                   enum ccl_batch_order order);
 
 /* Loads a state or a model; `kind` "state" or "model" insists on one, NULL
  * takes either. */

@@ -13,7 +13,9 @@
  * blocks of four 32-bit words.  Tools that must agree (the batch order seen
  * by ccl-train-step and ccl-featstat, for example) open the same stream.
  * Non-agent work (partitioning, initial parameters) uses the agent number
- * CCL_STREAM_GLOBAL and a purpose code in place of the epoch.
+ * CCL_STREAM_GLOBAL and a purpose code in place of the epoch.  The batch
+ * order all agents share (shard.h) uses the agent number
+ * CCL_STREAM_SHARED_ORDER with the real epoch.
  */
 #ifndef CCL_RNG_H
 #define CCL_RNG_H
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #define CCL_STREAM_GLOBAL 0xffffffffu
+#define CCL_STREAM_SHARED_ORDER 0xfffffffeu
 
 /* Purpose codes, used as the "epoch" word of global streams. */
 enum ccl_stream_purpose {

@@ -7,7 +7,11 @@
 #include "rng.h"
 #include "shard.h"
 
-void ccl_dataset_channel_stats(const ccl_dataset *ds, float *mean, float *std)
+const char *const ccl_normalize_names[] = {"paper", "data", NULL};
+const char *const ccl_batch_order_names[] = {"shared", "independent", NULL};
+
+/* Per-channel mean and standard deviation of a data set's pixels in [0, 1]. */
+static void channel_stats(const ccl_dataset *ds, float *mean, float *std)
 {
 	size_t plane = (size_t)ds->h * ds->w;
 	for (int ch = 0; ch < ds->c; ch++) {
@@ -29,12 +33,51 @@ void ccl_dataset_channel_stats(const ccl_dataset *ds, float *mean, float *std)
 	}
 }
 
+/* The constants of the paper's data loaders (ALGORITHM.md, "Input
+ * transforms"). */
+static const struct {
+	const char *dataset;
+	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+} paper_constants[] = {
+	{"fashion-mnist", {0.5f}, {0.5f}},
+	{"mnist", {0.5f}, {0.5f}},
+	{"cifar10", {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}},
+	{"cifar100", {0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}},
+};
+
+int ccl_transform_make(struct ccl_transform *t, const ccl_dataset *train, enum ccl_normalize kind)
+{
+	memset(t, 0, sizeof *t);
+	t->kind = kind;
+	if (kind == CCL_NORMALIZE_DATA) {
+		channel_stats(train, t->mean, t->std);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof paper_constants / sizeof *paper_constants; i++)
+		if (!strcmp(paper_constants[i].dataset, train->name)) {
+			memcpy(t->mean, paper_constants[i].mean, sizeof t->mean);
+			memcpy(t->std, paper_constants[i].std, sizeof t->std);
+			return 0;
+		}
+	return ccl_fail(CCL_EXIT_USAGE, NULL, "no published input constants for data set '%s'", train->name);
+}
+
+/* Comma-separated, each value in the fewest digits that read back as the
+ * same float (0.5, 0.4914), so the manifest shows the constants as
+ * published. */
 static void format_floats(char *out, size_t outsz, const float *v, int n)
 {
 	size_t at = 0;
 	out[0] = 0;
-	for (int i = 0; i < n && at < outsz; i++)
-		at += (size_t)snprintf(out + at, outsz - at, "%s%.9g", i ? "," : "", v[i]);
+	for (int i = 0; i < n && at < outsz; i++) {
+		char digits[32];
+		for (int precision = 6; precision <= 9; precision++) {
+			snprintf(digits, sizeof digits, "%.*g", precision, v[i]);
+			if (strtof(digits, NULL) == v[i])
+				break;
+		}
+		at += (size_t)snprintf(out + at, outsz - at, "%s%s", i ? "," : "", digits);
+	}
 }
 
 static int parse_floats(const ccl_artifact *a, const char *path, const char *key, float *v, int n)
@@ -53,7 +96,7 @@ static int parse_floats(const ccl_artifact *a, const char *path, const char *key
 }
 
 ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t count, long agent,
-                              const float *mean, const float *std)
+                              const struct ccl_transform *t)
 {
 	ccl_artifact *a = ccl_artifact_new("shard");
 	size_t image = (size_t)ds->c * ds->h * ds->w;
@@ -65,9 +108,10 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
 		ccl_artifact_set(a, "agent", "%ld", agent);
 	ccl_artifact_set(a, "classes", "%d", ds->classes);
 	ccl_artifact_set(a, "samples", "%zu", count);
-	format_floats(text, sizeof text, mean, ds->c);
+	ccl_artifact_set(a, "normalize", "%s", ccl_normalize_names[t->kind]);
+	format_floats(text, sizeof text, t->mean, ds->c);
 	ccl_artifact_set(a, "mean", "%s", text);
-	format_floats(text, sizeof text, std, ds->c);
+	format_floats(text, sizeof text, t->std, ds->c);
 	ccl_artifact_set(a, "std", "%s", text);
 
 	int64_t ishape[4] = {(int64_t)count, ds->c, ds->h, ds->w}, n1[1] = {(int64_t)count};
@@ -145,10 +189,11 @@ int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch)
 
 long ccl_steps_per_epoch(long n, long batch) { return (n + batch - 1) / batch; }
 
-void ccl_epoch_order(uint64_t seed, uint32_t agent, uint32_t epoch, uint32_t *order, size_t n)
+void ccl_epoch_order(uint64_t seed, enum ccl_batch_order kind, long agent, long epoch, uint32_t *order, size_t n)
 {
+	uint32_t stream = kind == CCL_ORDER_SHARED ? CCL_STREAM_SHARED_ORDER : (uint32_t)agent;
 	ccl_rng rng;
-	ccl_rng_init(&rng, seed, agent, epoch, 0);
+	ccl_rng_init(&rng, seed, stream, (uint32_t)epoch, 0);
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
 	ccl_rng_shuffle_u32(&rng, order, n);

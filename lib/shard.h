@@ -4,15 +4,24 @@
  * A shard artifact holds the images (u8, N x C x H x W), labels (u8, N) and
  * the samples' indices in the original data set (i32, N), plus what a tool
  * needs to use them alone: data set name, split, class count, image shape,
- * and the training set's per-channel mean and standard deviation used to
- * normalise inputs.  The test set is written as a shard too, so no later
- * tool needs the data set's path.
+ * and the input transform: pixels are scaled to [0, 1], then normalised per
+ * channel as (x - mean) / std.  By default mean and std are the fixed
+ * constants the paper's experiments use per data set (ALGORITHM.md, "Input
+ * transforms"; 0.5 and 0.5 for Fashion-MNIST, so inputs lie in [-1, 1]);
+ * the variant takes the training split's own statistics.  The shard records
+ * which ("normalize") and the numbers.  The test set is written as a shard
+ * too, with the training set's transform, so no later tool needs the data
+ * set's path.
  *
- * Batches: in epoch e an agent visits its samples in the order of a shuffle
- * drawn from the stream (seed, agent, e, 0); step s of the epoch takes
- * positions [s * B, min((s + 1) * B, N)).  The last batch of an epoch may be
- * short; it is never dropped.  Every tool that asks for (seed, agent, epoch,
- * step) gets the same samples.
+ * Batches: in epoch e an agent visits its samples in the order of a
+ * permutation of its positions 0..N-1; step s of the epoch takes positions
+ * [s * B, min((s + 1) * B, N)).  The last batch of an epoch may be short; it
+ * is never dropped.  Under the shared order (the paper's runs, the default)
+ * the permutation is drawn from the stream (seed, CCL_STREAM_SHARED_ORDER,
+ * e, 0), so every agent of a run uses the same permutation of its own
+ * positions; under the independent order (a variant) from (seed, agent, e,
+ * 0).  Every tool that asks for (seed, order, agent, epoch, step) gets the
+ * same samples.
  */
 #ifndef CCL_SHARD_H
 #define CCL_SHARD_H
@@ -35,12 +44,23 @@ typedef struct ccl_shard {
 	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
 } ccl_shard;
 
-/* Per-channel mean and standard deviation of a data set's pixels in [0, 1]. */
-void ccl_dataset_channel_stats(const ccl_dataset *ds, float *mean, float *std);
+/* How inputs are normalised after scaling to [0, 1]: with the paper's
+ * constants for the data set, or with the training split's statistics. */
+enum ccl_normalize { CCL_NORMALIZE_PAPER, CCL_NORMALIZE_DATA };
+extern const char *const ccl_normalize_names[]; /* "paper", "data", NULL */
+
+struct ccl_transform {
+	enum ccl_normalize kind;
+	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+};
+
+/* The transform of a data set, given its training split.  Fails for
+ * CCL_NORMALIZE_PAPER on a data set without published constants. */
+int ccl_transform_make(struct ccl_transform *t, const ccl_dataset *train, enum ccl_normalize kind);
 
 /* Builds the artifact of the samples `idx` of `ds`.  agent < 0 marks a test set. */
 ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t count, long agent,
-                              const float *mean, const float *std);
+                              const struct ccl_transform *t);
 
 int ccl_shard_load(ccl_shard *s, const char *path);
 void ccl_shard_free(ccl_shard *s);
@@ -51,8 +71,12 @@ int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch);
 /* Steps in one epoch: ceil(n / batch). */
 long ccl_steps_per_epoch(long n, long batch);
 
+/* Which permutation an agent walks its shard in each epoch. */
+enum ccl_batch_order { CCL_ORDER_SHARED, CCL_ORDER_INDEPENDENT };
+extern const char *const ccl_batch_order_names[]; /* "shared", "independent", NULL */
+
 /* The visiting order of epoch `epoch` for an agent: a permutation of 0..n-1. */
-void ccl_epoch_order(uint64_t seed, uint32_t agent, uint32_t epoch, uint32_t *order, size_t n);
+void ccl_epoch_order(uint64_t seed, enum ccl_batch_order kind, long agent, long epoch, uint32_t *order, size_t n);
 
 /* Copies the normalised images (float, B x C x H x W) and labels of the
  * given shard rows. */

@@ -24,12 +24,15 @@ void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch,
 		++*epoch, *step = 0;
 }
 
-int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
-                   uint32_t *rows)
+int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, uint32_t *rows)
 {
+	long epoch, step;
+	ccl_next_batch_position(a, shard->n, batch, &epoch, &step);
+	/* Shuffling the whole shard per batch costs microseconds against the
+	 * step's milliseconds, and keeps no order cached between calls. */
 	uint32_t *order = ccl_xmalloc((size_t)shard->n * sizeof *order);
 	long start = step * batch, count = shard->n - start < batch ? shard->n - start : batch;
-	ccl_epoch_order(seed, (uint32_t)agent, (uint32_t)epoch, order, (size_t)shard->n);
+	ccl_epoch_order(a->seed, a->order, a->agent, epoch, order, (size_t)shard->n);
 	memcpy(rows, order + start, (size_t)count * sizeof *rows);
 	free(order);
 	return (int)count;
@@ -64,6 +67,15 @@ void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *p
 		ccl_featstat_accumulate(fs->sums, fs->counts, ccl_net_features(net), labels, b, fs->dim);
 	}
 	free(x);
+}
+
+int ccl_featstat_check_finite(const struct ccl_featstat *fs, const char *model_path)
+{
+	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
+		if (!isfinite((float)fs->sums[i]))
+			return ccl_fail(CCL_EXIT_FAILURE, model_path, "features under this model are not finite: "
+			                "the model diverged (lower the learning rate)");
+	return 0;
 }
 
 ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs)
@@ -115,7 +127,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 
 	float *x = ccl_xmalloc((size_t)B * image * sizeof *x);
 	int32_t *labels = ccl_xmalloc((size_t)B * sizeof *labels);
-	uint32_t *order = ccl_xmalloc((size_t)shard->n * sizeof *order);
+	uint32_t *rows = ccl_xmalloc((size_t)B * sizeof *rows);
 	float *grad = ccl_xmalloc(np * sizeof *grad);
 	float *dlogits = ccl_xmalloc((size_t)B * classes * sizeof *dlogits);
 	float *dz = ccl_xmalloc((size_t)B * dim * sizeof *dz);
@@ -123,7 +135,6 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	const float **cross_rows = ccl_xcalloc((size_t)cfg->n_neighbours + 1, sizeof *cross_rows);
 	float *mu = use_d ? ccl_xmalloc((size_t)classes * dim * sizeof *mu) : NULL;
 	struct ccl_featstat pooled = {0};
-	long order_epoch = -1;
 
 	if (use_d)
 		ccl_featstat_init(&pooled, classes, dim);
@@ -131,14 +142,9 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	ccl_next_batch_position(state, shard->n, B, &state->epoch, &state->step);
 
 	for (long s = 0; s < cfg->steps; s++) {
-		if (order_epoch != state->epoch) {
-			ccl_epoch_order(state->seed, (uint32_t)state->agent, (uint32_t)state->epoch, order, (size_t)shard->n);
-			order_epoch = state->epoch;
-		}
-		long start = state->step * B;
-		int b = shard->n - start < B ? (int)(shard->n - start) : B;
+		int b = ccl_next_batch(state, shard, B, rows);
 		double lr = ccl_train_lr(cfg, state->epoch);
-		ccl_shard_batch(shard, order + start, b, x, labels);
+		ccl_shard_batch(shard, rows, b, x, labels);
 
 		/* Model-variant cross-features: this batch under each neighbour's model. */
 		for (int j = 0; use_m && j < cfg->n_neighbours; j++) {
@@ -196,7 +202,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	free(dz);
 	free(dlogits);
 	free(grad);
-	free(order);
+	free(rows);
 	free(labels);
 	free(x);
 	if (!finite)

@@ -58,18 +58,23 @@ double ccl_train_lr(const struct ccl_train_config *config, long epoch);
 
 /* Where the agent's next step is: its (epoch, step), except that a step
  * counter past the end of an epoch (the batch size changed) starts the next
- * epoch.  ccl_train and ccl-featstat agree on the batch through this. */
+ * epoch. */
 void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch, long *step);
 
-/* The shard rows of the batch at (epoch, step) for an agent. */
-int ccl_batch_rows(const ccl_shard *shard, uint64_t seed, long agent, long epoch, long step, int batch,
-                   uint32_t *rows);
+/* The shard rows of the agent's next mini-batch (its seed, batch order,
+ * agent number and next position); returns how many.  The one place a
+ * batch is decided: ccl_train and ccl-featstat both take it from here. */
+int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, uint32_t *rows);
 
 void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim);
 void ccl_featstat_free(struct ccl_featstat *fs);
 /* Adds the features of the given shard rows under the model `params` of `net`. */
 void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
                            const uint32_t *rows, int count);
+/* Fails, naming the model at `model_path`, when a sum does not fit a float
+ * (the model's features have blown up: the model diverged), so that no
+ * statistic a reader would refuse is ever written. */
+int ccl_featstat_check_finite(const struct ccl_featstat *fs, const char *model_path);
 ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs);
 int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, const char *path);
 

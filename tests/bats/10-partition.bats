@@ -194,6 +194,41 @@ setup() {
 	[ "$pixel" -eq $((idx % 20)) ]
 }
 
+@test "inputs are normalised with the published constants by default, the data's own statistics on request" {
+	run ccl-partition -n 2 --scheme iid -o "$T/paper"
+	assert_success
+	run ccl-info --format yaml "$T/paper/shard-001.ccl" "$T/paper/test.ccl"
+	assert_success
+	[ "$(grep -c '^  normalize: "paper"$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^  mean: "0.5"$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^  std: "0.5"$' <<<"$output")" -eq 2 ]
+	# The training split's own statistics: pixel mean 0.286, std 0.353.
+	run ccl-partition -n 2 --scheme iid --normalize data -o "$T/data"
+	assert_success
+	run ccl-info --format yaml "$T/data/shard-000.ccl"
+	assert_output --partial 'normalize: "data"'
+	assert_output --regexp 'mean: "0\.2860[0-9]*"'
+	assert_output --regexp 'std: "0\.3530[0-9]*"'
+	# The same pixels, other inputs: the images differ only in how they are read.
+	cmp <(tar -xOf "$T/paper/shard-000.ccl" images.bin) <(tar -xOf "$T/data/shard-000.ccl" images.bin)
+	run ccl-partition -n 2 --normalize mine -o "$T/x"
+	assert_failure 2
+	assert_output --partial "unknown value 'mine' (one of paper, data)"
+}
+
+@test "CIFAR shards carry the published CIFAR constants" {
+	make_cifar10 "$T"
+	ccl-partition --dataset cifar10 --data "$T/cifar-10-binary.tar.gz" -n 2 --scheme iid -o "$T/a" > /dev/null
+	run ccl-info --format yaml "$T/a/shard-000.ccl"
+	assert_output --partial 'mean: "0.4914,0.4822,0.4465"'
+	assert_output --partial 'std: "0.2023,0.1994,0.201"'
+	make_cifar100 "$T"
+	ccl-partition --dataset cifar100 --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/b" > /dev/null
+	run ccl-info --format yaml "$T/b/test.ccl"
+	assert_output --partial 'mean: "0.5071,0.4867,0.4408"'
+	assert_output --partial 'std: "0.2675,0.2565,0.2761"'
+}
+
 @test "CIFAR-100 gives fine labels, coarse on request" {
 	make_cifar100 "$T"
 	run ccl-partition --dataset cifar100 --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/a" --format yaml

@@ -168,3 +168,25 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	echo "minor page faults: $faults"
 	[ "$faults" -lt 280 ]
 }
+
+@test "the batch order is recorded in the state; shared unless asked, and the tools follow it" {
+	# Two agents on the same shard: under the shared order their batches are
+	# the same rows, so the statistics of their next batch are identical.
+	for order in shared independent; do
+		for k in 0 1; do
+			ccl-init --shard "$P/shard-000.ccl" --seed 9 --agent $k --batch-order $order -o "$T/$order-$k.ccl"
+			ccl-featstat -d "$P/shard-000.ccl" -S "$T/$order-$k.ccl" -M "$P/m0.ccl" -o "$T/fs-$order-$k.ccl"
+		done
+		run ccl-info --format yaml "$T/$order-1.ccl"
+		assert_output --partial "batch_order: \"$order\""
+	done
+	cmp "$T/fs-shared-0.ccl" "$T/fs-shared-1.ccl"
+	run cmp -s "$T/fs-independent-0.ccl" "$T/fs-independent-1.ccl"
+	assert_failure
+	run ccl-info --format yaml "$P/s0.ccl"
+	assert_output --partial 'batch_order: "shared"'
+	run ccl-init --shard "$P/shard-000.ccl" --batch-order random -o "$T/x.ccl"
+	assert_failure 2
+	assert_output --partial "unknown value 'random' (one of shared, independent)"
+	assert_file_not_exist "$T/x.ccl"
+}

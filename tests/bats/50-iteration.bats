@@ -25,9 +25,9 @@ load helpers
 		l=$(((i + 2) % 3)) r=$(((i + 1) % 3))
 		ccl-train-step -S "$T/merged-$i.ccl" -d "$T/shard-$i.ccl" --lr 0.05 --batch 16 \
 			-N "$T/model-$l.ccl" -N "$T/model-$r.ccl" -f "$T/fs-$l-$i.ccl" -f "$T/fs-$r-$i.ccl" \
-			--lambda-m 1 --lambda-d 1 -o "$T/next-$i.ccl"
+			--lambda-m 10 --lambda-d 10 -o "$T/next-$i.ccl"
 	done
-	run "$CCL_BIN/../tests/verify_iteration" "$T" 3 0.05 1 1 1 16
+	run "$CCL_BIN/../tests/verify_iteration" "$T" 3 0.05 10 10 1 16
 	assert_success
 	assert_output --partial "0 failed"
 }

@@ -95,7 +95,7 @@ static void check_agent(int i)
 
 	/* The batch of agent i's step. */
 	uint32_t *order = malloc((size_t)shard.n * sizeof *order);
-	ccl_epoch_order(merged.seed, (uint32_t)merged.agent, (uint32_t)merged.epoch, order, (size_t)shard.n);
+	ccl_epoch_order(merged.seed, merged.order, merged.agent, merged.epoch, order, (size_t)shard.n);
 	int b = shard.n - merged.step * batch < batch ? (int)(shard.n - merged.step * batch) : batch;
 	size_t image = (size_t)shard.c * shard.h * shard.w;
 	float *x = malloc((size_t)b * image * sizeof *x);
