@@ -35,6 +35,10 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIBCCL  := $(BUILD)/libccl.a
 TOOLS   := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/ccl-*.c))
+# ccl-batch runs the other tools' main functions in one process: each tool
+# is compiled a second time with its main renamed (ccl-train-step's to
+# ccl_train_step_main), so the code that runs is the tool's own.
+MULTICALL := $(patsubst cmd/%.c,$(BUILD)/multicall/%.o,$(filter-out cmd/ccl-batch.c,$(wildcard cmd/ccl-*.c)))
 UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/unit/verify_*.c tests/unit/fixture_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANS    := $(wildcard man/*.[1-8])
@@ -69,13 +73,19 @@ $(LIBCCL): $(LIB_OBJ)
 $(BUILD)/bin/%: cmd/%.c $(LIBCCL) $(wildcard lib/*.h) | $(BUILD)/bin
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
+$(BUILD)/multicall/%.o: cmd/%.c $(wildcard lib/*.h) | $(BUILD)/multicall
+	$(CC) $(ALL_CFLAGS) -Dmain=$(subst -,_,$*)_main -c -o $@ $<
+
+$(BUILD)/bin/ccl-batch: cmd/ccl-batch.c $(MULTICALL) $(LIBCCL) $(wildcard lib/*.h) | $(BUILD)/bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(MULTICALL) $(LIBCCL) $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBCCL) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIBCCL) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCCL) $(LDLIBS)
 
-$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/multicall:
 	mkdir -p $@
 
 # Says exactly what to install when something the build or tests need is missing.

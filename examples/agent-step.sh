@@ -19,31 +19,35 @@
 # neighbours' models of T-1.  CCL_INPUT_OPTS, if set, is added to every
 # tool that reads a neighbour's file (for example "--wait 60
 # --allow-missing", see ccl-merge(1)).  With CCL_PRINT=1 the tool calls
-# are printed, one per line, instead of run.
-set -euo pipefail
+# are printed, one per line, instead of run: the lines ccl-batch(1) reads.
+#
+# Sourced instead of run, the script only defines agent_step DIR PHASE T I,
+# which does the same in the calling shell; run-bash.sh --batch uses it to
+# print a whole phase's calls without a shell per agent.
+# The plan's variables, read once per experiment directory in this shell.
+load_plan() {
+	[ "${PLAN_DIR:-}" = "$1" ] && return 0
+	# shellcheck source=/dev/null
+	. "$1/plan.env"
+	PLAN_DIR=$1
+}
 
-[ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }
-dir=$1 phase=$2 t=$3 i=$4
-BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
-# shellcheck source=/dev/null
-. "$dir/plan.env"
-[[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros
-[[ $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; exit 2; }
-[[ $i =~ ^[0-9]+$ && $i -lt AGENTS ]] || { echo "agent-step.sh: no agent '$i' in $dir" >&2; exit 2; }
-now=$(printf '%s/iter/%06d' "$dir" "$t")
-prev=$(printf '%s/iter/%06d' "$dir" $((t - 1)))
-shard=$(printf '%s/shards/shard-%03d.ccl' "$dir" "$i")
-read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
 # Run the OpenBLAS kernel the plan was made with, whatever this host's
 # environment says (plan.sh), so that every engine writes the same bytes.
-while read -r var; do unset "$var"; done < <(compgen -e | grep '^OPENBLAS_' | grep -vx OPENBLAS_NUM_THREADS)
-for setting in $BLAS_ENV; do export "${setting?}"; done
+use_plan_blas_kernel() {
+	local var setting
+	while read -r var; do unset "$var"; done < <(compgen -e | grep '^OPENBLAS_' | grep -vx OPENBLAS_NUM_THREADS)
+	for setting in $BLAS_ENV; do export "${setting?}"; done
+}
 
 # Runs a tool call, or prints it (quoted for the shell) under CCL_PRINT.
+# (No command substitutions or pipes: run-bash.sh --batch prints every
+# agent's calls from one shell, and a fork per call would cost more than
+# the calls it saves.)
 run() {
-	if [ -n "${CCL_PRINT:-}" ]; then printf '%q ' "$@" | sed 's/ $//'; echo; else "$@"; fi
+	local line
+	if [ -n "${CCL_PRINT:-}" ]; then printf -v line '%q ' "$@"; echo "${line% }"; else "$@"; fi
 }
-[ -n "${CCL_PRINT:-}" ] || mkdir -p "$now"
 
 merge() {
 	local args=() qgm j
@@ -73,8 +77,29 @@ train() {
 		--lr "$LR" --batch "$BATCH" "${args[@]}"
 }
 
-case $phase in
-merge | featstat | train) $phase ;;
-gossip) merge; featstat ;;
-*) echo "agent-step.sh: unknown phase '$phase'" >&2; exit 2 ;;
-esac
+# agent_step DIR PHASE T I: agent I's share of phase PHASE of iteration T.
+agent_step() {
+	local dir=$1 phase=$2 t=$3 i=$4 now prev shard input_opts=()
+	load_plan "$dir"
+	[[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros
+	[[ $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; return 2; }
+	[[ $i =~ ^[0-9]+$ && $i -lt AGENTS ]] || { echo "agent-step.sh: no agent '$i' in $dir" >&2; return 2; }
+	printf -v now '%s/iter/%06d' "$dir" "$t"
+	printf -v prev '%s/iter/%06d' "$dir" $((t - 1))
+	printf -v shard '%s/shards/shard-%03d.ccl' "$dir" "$i"
+	read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
+	# Printed calls run in the engine's process, which sets the kernel.
+	[ -n "${CCL_PRINT:-}" ] || { use_plan_blas_kernel; mkdir -p "$now"; }
+	case $phase in
+	merge | featstat | train) $phase ;;
+	gossip) merge && featstat ;;
+	*) echo "agent-step.sh: unknown phase '$phase'" >&2; return 2 ;;
+	esac
+}
+
+BIN=${CCL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	[ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }
+	agent_step "$@"
+fi

@@ -54,7 +54,7 @@ echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_dista
 for ((epoch = 0, t = 0; t < ITERATIONS; epoch++)); do
 	start=$(date +%s%N)
 	last=$((t + STEPS_PER_EPOCH < ITERATIONS ? t + STEPS_PER_EPOCH : ITERATIONS))
-	"$here/run-bash.sh" "$out" --jobs "$jobs" --first $((t + 1)) --last "$last" --prune
+	"$here/run-bash.sh" "$out" --jobs "$jobs" --first $((t + 1)) --last "$last" --prune --batch
 	end=$(date +%s%N)
 	steps=$((last - t)) t=$last now=$(iter_dir "$last")
 	param_bytes=$((param_bytes + steps * degree * $(stat -c %s "$now/model-0.ccl")))

@@ -2,17 +2,23 @@
 # The bash engine: runs iterations of an experiment prepared by
 # examples/plan.sh in lockstep, the agents of each phase --jobs at a time.
 #
-#   examples/run-bash.sh DIR [--jobs 2] [--first T] [--last T] [--prune]
+#   examples/run-bash.sh DIR [--jobs 2] [--first T] [--last T] [--prune] [--batch]
 #
 # --first defaults to the iteration after the last one complete in DIR (so
 # a rerun resumes), --last to the plan's last iteration.  --prune deletes
 # each iteration's files once the next one is complete.  The first failing
 # step stops the run with its message and a non-zero status.
+#
+# --batch runs the same tool calls without a process per call: each worker
+# of a phase is one ccl-batch process fed its agents' calls as lines
+# (agent-step.sh prints them), so a phase costs --jobs process starts
+# instead of three or four per agent.  The files written are the same, byte
+# for byte.
 set -euo pipefail
 
 here=$(dirname "$0")
-[ $# -ge 1 ] || { echo "usage: run-bash.sh DIR [--jobs N] [--first T] [--last T] [--prune]" >&2; exit 2; }
-dir=$1 jobs=2 first= last= prune=
+[ $# -ge 1 ] || { echo "usage: run-bash.sh DIR [--jobs N] [--first T] [--last T] [--prune] [--batch]" >&2; exit 2; }
+dir=$1 jobs=2 first= last= prune= batch=
 shift
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -20,12 +26,15 @@ while [ $# -gt 0 ]; do
 	--first) first=$2; shift ;;
 	--last) last=$2; shift ;;
 	--prune) prune=1 ;;
+	--batch) batch=1 ;;
 	*) echo "run-bash.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 # shellcheck source=/dev/null
-. "$dir/plan.env"
+. "$here/agent-step.sh"
+load_plan "$dir"
+[ -z "$batch" ] || use_plan_blas_kernel
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }
@@ -35,10 +44,17 @@ last=${last:-$ITERATIONS}
 phase() {
 	local name=$1 t=$2 w i pids=() status=0
 	for ((w = 0; w < jobs; w++)); do
-		(for ((i = w; i < AGENTS; i += jobs)); do
-			"$here/agent-step.sh" "$dir" "$name" "$t" "$i" ||
-				{ echo "run-bash.sh: $dir: $name of iteration $t failed for agent $i" >&2; exit 1; }
-		done) &
+		if [ -n "$batch" ]; then
+			mkdir -p "$(printf '%s/iter/%06d' "$dir" "$t")"
+			(for ((i = w; i < AGENTS; i += jobs)); do CCL_PRINT=1 agent_step "$dir" "$name" "$t" "$i"; done |
+				"$BIN/ccl-batch" ||
+				{ echo "run-bash.sh: $dir: $name of iteration $t failed (see the line above)" >&2; exit 1; }) &
+		else
+			(for ((i = w; i < AGENTS; i += jobs)); do
+				"$here/agent-step.sh" "$dir" "$name" "$t" "$i" ||
+					{ echo "run-bash.sh: $dir: $name of iteration $t failed for agent $i" >&2; exit 1; }
+			done) &
+		fi
 		pids+=($!)
 	done
 	for w in "${pids[@]}"; do wait "$w" || status=1; done

@@ -231,7 +231,10 @@ int ccl_cli_parse(int argc, char **argv, const struct ccl_option *options, const
 	longopts[n] = (struct option){0};
 
 	/* First pass: --help, --version and --config, so that the file's values
-	 * are applied before (and overridden by) the command line's. */
+	 * are applied before (and overridden by) the command line's.  optind 0
+	 * restarts getopt, so that a process can parse several command lines
+	 * (ccl-batch). */
+	optind = 0;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {

@@ -118,6 +118,21 @@ teardown() {
 	done
 }
 
+@test "the bash driver with --batch (one ccl-batch per worker) gives the bash driver's models" {
+	plan "$T/x"
+	"$EXAMPLES/run-bash.sh" "$T/x" --jobs 2 --batch
+	same_as_bash "$T/x"
+	for f in "$REF"/iter/000002/*.ccl; do cmp "$f" "$T/x/iter/000002/${f##*/}"; done
+	# A failing call stops the run and says which line of which phase.
+	plan "$T/bad"
+	truncate -s 1000 "$T/bad/iter/000000/model-2.ccl"
+	run "$EXAMPLES/run-bash.sh" "$T/bad" --batch
+	assert_failure
+	assert_output --partial "model-2.ccl: "
+	assert_output --regexp "ccl-batch: <stdin>: stopped at line 1: .*ccl-merge -S .*/iter/000000/state-[13].ccl"
+	assert_output --partial "gossip of iteration 1 failed"
+}
+
 @test "GNU parallel locally gives the bash driver's models" {
 	plan "$T/x"
 	"$EXAMPLES/run-parallel.sh" "$T/x" --jobs 2
