@@ -4,8 +4,8 @@
  * Each line of the input (standard input, or the files given) is one call of
  * a ccl tool, written as a shell would take it: the tool's name (a path is
  * fine; only its last component counts), then its arguments, separated by
- * blanks, with backslashes, 'single' and "double" quotes as in sh.  Empty
- * lines and lines starting with '#' are skipped.  `CCL_PRINT=1
+ * blanks, with backslashes, 'single' and "double" quotes as in sh.  Blank
+ * lines and lines whose first non-blank character is '#' are skipped.  `CCL_PRINT=1
  * examples/agent-step.sh` prints exactly such lines.
  *
  * Every line runs the tool's own main function, so it reads and writes the
@@ -115,15 +115,13 @@ static int split_words(char *line, char **words, const char *file, long lineno)
 
 static void run_line(char *text, const char *file, long lineno)
 {
+	const char *first = text + strspn(text, " \t");
+	if (!*first || *first == '#')
+		return;
 	char *words[MAX_WORDS], *copy = ccl_xstrdup(text);
 	int n = split_words(copy, words, file, lineno);
-
 	if (n < 0)
 		ccl_die();
-	if (n == 0 || words[0][0] == '#') {
-		free(copy);
-		return;
-	}
 	words[n] = NULL;
 	const char *slash = strrchr(words[0], '/'), *name = slash ? slash + 1 : words[0];
 	for (size_t t = 0; t < sizeof tools / sizeof *tools; t++) {

@@ -27,4 +27,4 @@ _ccl_tool()
 	fi
 	_filedir
 }
-complete -F _ccl_tool ccl-partition ccl-info ccl-init ccl-train-step ccl-eval ccl-featstat ccl-merge ccl-topology
+complete -F _ccl_tool ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-eval ccl-featstat ccl-merge ccl-topology

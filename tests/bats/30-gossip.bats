@@ -207,10 +207,16 @@ setup() { T=$BATS_TEST_TMPDIR; }
 		COMP_LINE='ccl-merge --qg'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-merge --qg); COMP_CWORD=1
 		_ccl_tool ccl-merge --qg ccl-merge; echo \"\${COMPREPLY[@]}\"
 		COMP_LINE='ccl-partition --scheme d'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-partition --scheme d); COMP_CWORD=2
-		_ccl_tool ccl-partition d --scheme; echo \"\${COMPREPLY[@]}\""
+		_ccl_tool ccl-partition d --scheme; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-init --batch-order i'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-init --batch-order i); COMP_CWORD=2
+		_ccl_tool ccl-init i --batch-order; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-partition --normalize '; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-partition --normalize ''); COMP_CWORD=2
+		_ccl_tool ccl-partition '' --normalize; echo \"\${COMPREPLY[@]}\""
 	assert_line --index 0 "--qgm --qgm-scale"
 	assert_line --index 1 "dirichlet"
-	for t in ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-topology; do
+	assert_line --index 2 "independent"
+	assert_line --index 3 "paper data"
+	for t in ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-topology; do
 		grep -q "$t" "$BATS_TEST_DIRNAME/../../completions/_ccl"
 	done
 }
