@@ -591,9 +591,14 @@ static int parse_tensor_entry(struct reader *r, struct manifest_tensor *mt)
 	}
 	if (mt->seen != (F_NAME | F_DTYPE | F_SHAPE | F_BYTES | F_CRC) || mt->ndim == 0)
 		return ccl_fail(CCL_EXIT_INPUT, path, "manifest: incomplete tensor entry '%s'", mt->name);
-	size_t count = 1;
-	for (int d = 0; d < mt->ndim; d++)
+	/* The shape comes from another agent's file: multiply with a bound, so
+	 * that a product past 2^64 cannot wrap to the byte count declared. */
+	size_t count = 1, limit = SIZE_MAX / 2 / ccl_dtype_size(mt->dtype);
+	for (int d = 0; d < mt->ndim; d++) {
+		if (mt->shape[d] != 0 && count > limit / (size_t)mt->shape[d])
+			return ccl_fail(CCL_EXIT_INPUT, path, "manifest: tensor '%s' is too large", mt->name);
 		count *= (size_t)mt->shape[d];
+	}
 	if (count * ccl_dtype_size(mt->dtype) != mt->bytes)
 		return ccl_fail(CCL_EXIT_INPUT, path, "manifest: tensor '%s' shape and byte count disagree", mt->name);
 	return 0;

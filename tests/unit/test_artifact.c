@@ -167,6 +167,23 @@ int main(void)
 	}
 	CHECK(all_caught);
 
+	/* A shape whose element count overflows: 4 x 2^60 floats are 2^64
+	 * bytes, which wraps to the 0 the manifest declares.  The writer is
+	 * made to write exactly that (an empty member, a valid checksum). */
+	{
+		ccl_artifact *lying = ccl_artifact_new("model");
+		int64_t one[1] = {1};
+		struct ccl_tensor *t = ccl_artifact_add(lying, "params", CCL_F32, 1, one);
+		int64_t huge[4] = {4, 1, (int64_t)1 << 30, (int64_t)1 << 30};
+		t->ndim = 4;
+		memcpy(t->shape, huge, sizeof huge);
+		t->count = 0;
+		CHECK(ccl_artifact_write(lying, bad) > 0);
+		t->ndim = 1, t->shape[0] = 1, t->count = 1;
+		ccl_artifact_free(lying);
+		CHECK(fails_with(bad, NULL, "manifest: tensor 'params' is too large"));
+	}
+
 	/* NaN in a float tensor. */
 	((float *)a->tensors[0].data)[7] = NAN;
 	ccl_artifact_write(a, bad);
