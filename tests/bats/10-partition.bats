@@ -143,7 +143,8 @@ setup() {
 	ccl-partition -n 16 --seed 124 -o "$T/c" > /dev/null
 	for k in $(seq -f %03g 0 15); do
 		cmp "$T/a/shard-$k.ccl" "$T/b/shard-$k.ccl"
-		! cmp -s "$T/a/shard-$k.ccl" "$T/c/shard-$k.ccl"
+		run cmp -s "$T/a/shard-$k.ccl" "$T/c/shard-$k.ccl"
+		assert_failure 1
 	done
 	cmp "$T/a/test.ccl" "$T/c/test.ccl"
 }

@@ -37,7 +37,8 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	ccl-init --shard "$P/shard-001.ccl" --seed 9 -o "$T/s1.ccl" -m "$T/m1.ccl"
 	cmp <(tar -xOf "$P/s0.ccl" params.bin) <(tar -xOf "$T/s1.ccl" params.bin)
 	ccl-init --shard "$P/shard-001.ccl" --seed 10 -o "$T/s2.ccl"
-	! cmp -s <(tar -xOf "$P/s0.ccl" params.bin) <(tar -xOf "$T/s2.ccl" params.bin)
+	run cmp -s <(tar -xOf "$P/s0.ccl" params.bin) <(tar -xOf "$T/s2.ccl" params.bin)
+	assert_failure 1
 	run ccl-info "$P/s0.ccl"
 	assert_output --partial "tensor params     f32 [61706]"
 }

@@ -109,9 +109,11 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm --qgm-scale 1 -o "$T/one.ccl"
 	cmp "$T/full.ccl" "$T/one.ccl"
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" --qgm --qgm-scale 0.1 -o "$T/damped.ccl"
-	! cmp -s "$T/full.ccl" "$T/damped.ccl"
+	run cmp -s "$T/full.ccl" "$T/damped.ccl"
+	assert_failure 1
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -o "$T/none.ccl"
-	! cmp -s "$T/none.ccl" "$T/damped.ccl"
+	run cmp -s "$T/none.ccl" "$T/damped.ccl"
+	assert_failure 1
 }
 
 @test "ccl-merge refuses a nonsense --qgm-scale, or one without --qgm" {
@@ -132,7 +134,8 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -w 0.5,0.5 -o "$T/b.ccl"
 	cmp "$T/a.ccl" "$T/b.ccl"
 	ccl-merge -S "$P/s0.ccl" -N "$P/m1.ccl" -w 0.75,0.25 -o "$T/c.ccl"
-	! cmp -s "$T/a.ccl" "$T/c.ccl"
+	run cmp -s "$T/a.ccl" "$T/c.ccl"
+	assert_failure 1
 }
 
 @test "averaging a model with itself gives the model back" {

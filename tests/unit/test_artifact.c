@@ -1,7 +1,10 @@
 #define _GNU_SOURCE
 /* The artifact format: round trip, checksums, and every kind of damage a
  * reader must catch. */
+#include <dirent.h>
 #include <float.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,10 +266,42 @@ int main(void)
 	fclose(f);
 	close(saved);
 
-	/* A failed write leaves the previous file intact and no temporary behind. */
-	char missing[300];
-	snprintf(missing, sizeof missing, "%s/no/such/dir.ccl", dir);
-	CHECK(ccl_artifact_write(a, missing) < 0);
+	/* A failed write leaves the previous file intact and no temporary behind:
+	 * a file size limit makes the write of a larger artifact fail midway. */
+	{
+		char missing[300];
+		snprintf(missing, sizeof missing, "%s/no/such/dir.ccl", dir);
+		CHECK(ccl_artifact_write(a, missing) < 0);
+
+		char target[300];
+		snprintf(target, sizeof target, "%s/kept.ccl", dir);
+		spit(target, "previous contents", 17);
+		ccl_artifact *big_one = ccl_artifact_new("model");
+		int64_t len[1] = {100000};
+		ccl_artifact_add(big_one, "params", CCL_F32, 1, len);
+		struct rlimit old, small = {.rlim_cur = 64 * 1024, .rlim_max = RLIM_INFINITY};
+		getrlimit(RLIMIT_FSIZE, &old);
+		small.rlim_max = old.rlim_max;
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &small);
+		CHECK(ccl_artifact_write(big_one, target) < 0);
+		setrlimit(RLIMIT_FSIZE, &old);
+		signal(SIGXFSZ, SIG_DFL);
+		CHECK(strstr(ccl_error_message(), "kept.ccl: cannot write") != NULL);
+		size_t kept_size;
+		char *kept = slurp(target, &kept_size);
+		CHECK(kept_size == 17 && !memcmp(kept, "previous contents", 17));
+		free(kept);
+		unlink(target);
+		ccl_artifact_free(big_one);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		int temporaries = 0;
+		while ((e = readdir(d)))
+			temporaries += strstr(e->d_name, ".tmp.") != NULL;
+		closedir(d);
+		CHECK(temporaries == 0);
+	}
 
 	free(c);
 	free(g);
