@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	if (n < 1)
 		ccl_usage_error("no MODEL given");
 	ccl_set_threads(a.threads);
-	if (ccl_shard_load(&test, a.test))
+	if (ccl_shard_load(&test, a.test) || ccl_shard_check_test(&test, a.test))
 		ccl_die();
 
 	ccl_agent *models = ccl_xcalloc((size_t)n, sizeof *models);

@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 			rows[i] = (uint32_t)i;
 		count = shard.n;
 	} else {
-		if (ccl_agent_load(&state, a.state, "state") || ccl_agent_check_shard(&state, &shard, a.shard))
+		if (ccl_agent_load(&state, a.state, "state") || ccl_agent_check_shard(&state, &shard, a.shard) ||
+		    ccl_shard_check_owner(&shard, a.shard, state.agent))
 			ccl_die();
 		if (ccl_shard_check_batch(&shard, a.shard, a.batch))
 			ccl_die();

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dataset.h"
@@ -157,6 +158,13 @@ int main(int argc, char **argv)
 		ccl_artifact_free(shard);
 		for (size_t i = 0; i < part.counts[k]; i++)
 			hist[(size_t)k * train.classes + train.labels[part.indices[k][i]]]++;
+	}
+	/* Shards of an earlier run with more agents would otherwise pass for
+	 * agents of this one. */
+	for (int k = a.agents;; k++) {
+		snprintf(path, sizeof path, "%s/shard-%03d.ccl", a.output, k);
+		if (unlink(path) != 0)
+			break;
 	}
 	uint32_t *all = ccl_xmalloc((size_t)test.n * sizeof *all);
 	for (int i = 0; i < test.n; i++)

@@ -150,6 +150,10 @@ int main(int argc, char **argv)
 		ccl_usage_error("--lr is required");
 	if (a.cfg.lambda_m > 0 && !a.n_neighbours)
 		ccl_usage_error("--lambda-m needs at least one --neighbor-model");
+	/* Without received statistics the data-variant term would pull towards
+	 * the batch's own class means only: almost surely a forgotten -f. */
+	if (a.cfg.lambda_d > 0 && !a.n_featstats && !a.allow_missing)
+		ccl_usage_error("--lambda-d needs at least one --featstat (or --allow-missing)");
 	ccl_set_threads(a.threads);
 	/* The terms take in only the neighbours whose inputs are here: the
 	 * model-variant term sums over those models, the data-variant term pools
@@ -160,11 +164,7 @@ int main(int argc, char **argv)
 	if (ccl_agent_load(&state, a.state, "state") || ccl_shard_load(&shard, a.shard) ||
 	    ccl_agent_check_shard(&state, &shard, a.shard))
 		ccl_die();
-	if (shard.agent >= 0 && shard.agent != state.agent) {
-		ccl_fail(CCL_EXIT_INPUT, a.shard, "is agent %ld's shard; the state is agent %ld's", shard.agent, state.agent);
-		ccl_die();
-	}
-	if (ccl_shard_check_batch(&shard, a.shard, a.cfg.batch))
+	if (ccl_shard_check_owner(&shard, a.shard, state.agent) || ccl_shard_check_batch(&shard, a.shard, a.cfg.batch))
 		ccl_die();
 	for (int j = 0; j < a.n_neighbours; j++)
 		if (ccl_agent_load(&neighbours[j], a.neighbours[j], NULL) ||

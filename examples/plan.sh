@@ -66,6 +66,8 @@ case $batch_order in shared | independent) ;; *) echo "plan.sh: --batch-order is
 # Learning rate divided by 10 at epochs floor(0.5 E) and floor(0.75 E)
 # unless other milestones (or none) are given.
 milestones=${milestones:-$((epochs / 2)),$((epochs * 3 / 4))}
+[ "$milestones" != 0,0 ] || echo "plan.sh: with --epochs 1 both milestones fall at epoch 0 (the authors' rule):" \
+	"the learning rate is $lr / 100 from the start; --milestones none keeps it" >&2
 [ "$milestones" = none ] && milestones=
 # QGM is part of qgm and ccl; --qgm on|off overrides that for variants.
 qgm=; [ "$method" = dsgdm ] || qgm=--qgm

@@ -95,6 +95,8 @@ static uint64_t crc_run(uint64_t r, const unsigned char *p, size_t n)
  * as one: around 25 GB/s, a tenth of a millisecond for a shard. */
 uint32_t ccl_crc32c(uint32_t crc, const void *data, size_t n)
 {
+	if (n == 0) /* data may then be NULL, and NULL + 0 is undefined */
+		return crc;
 	const unsigned char *p = data;
 	uint64_t r = (uint32_t)~crc;
 	size_t third = n / 24 * 8; /* a multiple of 8 */
@@ -401,14 +403,28 @@ static int write_member(struct archive *ar, const char *name, const void *data, 
 long ccl_artifact_write(const ccl_artifact *a, const char *path)
 {
 	int to_stdout = !strcmp(path, "-");
+	const char *shown = to_stdout ? "<stdout>" : path; /* in messages, "-" alone reads as stdin */
 	char *tmp = NULL;
 	struct text manifest = {0};
 	struct archive *ar;
 	long bytes = -1;
-	int fd;
+	int fd, direct = to_stdout; /* written in place, not through a temporary */
+	struct stat st;
 
 	if (to_stdout) {
 		fd = STDOUT_FILENO;
+	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO is written to, never renamed over: a rename
+		 * would put a regular file where /dev/null was.  Opening does not
+		 * wait for a FIFO's reader; one with no reader is an error. */
+		if (S_ISDIR(st.st_mode))
+			return ccl_fail(CCL_EXIT_FAILURE, path, "is a directory");
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return ccl_fail(CCL_EXIT_FAILURE, path, "cannot open: %s",
+			                errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		direct = 1;
 	} else {
 		tmp = ccl_xmalloc(strlen(path) + 16);
 		sprintf(tmp, "%s.tmp.XXXXXX", path);
@@ -441,7 +457,7 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 	if (ok)
 		bytes = (long)archive_filter_bytes(ar, -1);
 	else
-		ccl_fail(CCL_EXIT_FAILURE, path, "cannot write: %s",
+		ccl_fail(CCL_EXIT_FAILURE, shown, "cannot write: %s",
 		         archive_error_string(ar) ? archive_error_string(ar) : strerror(errno));
 	archive_write_free(ar);
 	free(manifest.buf);
@@ -451,6 +467,8 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 			ccl_fail(CCL_EXIT_FAILURE, path, "cannot write: %s", strerror(errno));
 			ok = 0;
 		}
+	}
+	if (!direct) {
 		if (ok && rename(tmp, path) != 0) {
 			ccl_fail(CCL_EXIT_FAILURE, path, "cannot rename into place: %s", strerror(errno));
 			ok = 0;

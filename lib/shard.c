@@ -180,6 +180,22 @@ void ccl_shard_free(ccl_shard *s)
 	memset(s, 0, sizeof *s);
 }
 
+int ccl_shard_check_owner(const ccl_shard *s, const char *path, long agent)
+{
+	if (s->agent < 0)
+		return ccl_fail(CCL_EXIT_INPUT, path, "is the test set, not agent %ld's training shard", agent);
+	if (s->agent != agent)
+		return ccl_fail(CCL_EXIT_INPUT, path, "is agent %ld's shard; the state is agent %ld's", s->agent, agent);
+	return 0;
+}
+
+int ccl_shard_check_test(const ccl_shard *s, const char *path)
+{
+	if (s->agent >= 0)
+		return ccl_fail(CCL_EXIT_INPUT, path, "is agent %ld's training shard, not the test set", s->agent);
+	return 0;
+}
+
 int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch)
 {
 	if (batch > s->n)

@@ -65,6 +65,12 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
 int ccl_shard_load(ccl_shard *s, const char *path);
 void ccl_shard_free(ccl_shard *s);
 
+/* Fails, naming `path`, unless the shard is agent `agent`'s training shard
+ * (not the test set, not another agent's). */
+int ccl_shard_check_owner(const ccl_shard *s, const char *path, long agent);
+/* Fails, naming `path`, unless the shard is a test set. */
+int ccl_shard_check_test(const ccl_shard *s, const char *path);
+
 /* Fails, naming `path`, when a mini-batch of `batch` does not fit the shard. */
 int ccl_shard_check_batch(const ccl_shard *s, const char *path, int batch);
 

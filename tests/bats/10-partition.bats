@@ -217,6 +217,16 @@ setup() {
 	assert_output --partial "unknown value 'mine' (one of paper, data)"
 }
 
+@test "partitioning a directory again with fewer agents removes the old extra shards" {
+	ccl-partition -n 5 --scheme iid -o "$T/a" > /dev/null
+	ccl-partition -n 3 --scheme iid -o "$T/a" > /dev/null
+	run ls "$T/a"
+	assert_output "shard-000.ccl
+shard-001.ccl
+shard-002.ccl
+test.ccl"
+}
+
 @test "CIFAR shards carry the published CIFAR constants" {
 	make_cifar10 "$T"
 	ccl-partition --dataset cifar10 --data "$T/cifar-10-binary.tar.gz" -n 2 --scheme iid -o "$T/a" > /dev/null

@@ -171,23 +171,74 @@ setup() { T=$BATS_TEST_TMPDIR; }
 }
 
 @test "the batch order is recorded in the state; shared unless asked, and the tools follow it" {
-	# Two agents on the same shard: under the shared order their batches are
-	# the same rows, so the statistics of their next batch are identical.
+	# The rows themselves are checked in test_batch: equal for two agents
+	# under the shared order, different under the independent one.  Here:
+	# the order a state records is the one ccl-featstat takes its batch from.
 	for order in shared independent; do
 		for k in 0 1; do
-			ccl-init --shard "$P/shard-000.ccl" --seed 9 --agent $k --batch-order $order -o "$T/$order-$k.ccl"
-			ccl-featstat -d "$P/shard-000.ccl" -S "$T/$order-$k.ccl" -M "$P/m0.ccl" -o "$T/fs-$order-$k.ccl"
+			ccl-init --shard "$P/shard-00$k.ccl" --seed 9 --batch-order $order -o "$T/$order-$k.ccl"
+			ccl-featstat -d "$P/shard-00$k.ccl" -S "$T/$order-$k.ccl" -M "$P/m0.ccl" -o "$T/fs-$order-$k.ccl"
 		done
 		run ccl-info --format yaml "$T/$order-1.ccl"
 		assert_output --partial "batch_order: \"$order\""
 	done
-	cmp "$T/fs-shared-0.ccl" "$T/fs-shared-1.ccl"
-	run cmp -s "$T/fs-independent-0.ccl" "$T/fs-independent-1.ccl"
-	assert_failure
+	for k in 0 1; do
+		run cmp -s "$T/fs-shared-$k.ccl" "$T/fs-independent-$k.ccl"
+		assert_failure 1
+	done
 	run ccl-info --format yaml "$P/s0.ccl"
 	assert_output --partial 'batch_order: "shared"'
 	run ccl-init --shard "$P/shard-000.ccl" --batch-order random -o "$T/x.ccl"
 	assert_failure 2
 	assert_output --partial "unknown value 'random' (one of shared, independent)"
 	assert_file_not_exist "$T/x.ccl"
+}
+
+@test "ccl-train-step refuses the test set and another agent's shard" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/test.ccl" --lr 0.01 -o "$T/x.ccl"
+	assert_failure 3
+	assert_output "ccl-train-step: $P/test.ccl: is the test set, not agent 0's training shard"
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-001.ccl" --lr 0.01 -o "$T/x.ccl"
+	assert_failure 3
+	assert_output "ccl-train-step: $P/shard-001.ccl: is agent 1's shard; the state is agent 0's"
+	assert_file_not_exist "$T/x.ccl"
+}
+
+@test "--lambda-d without any received statistic is a usage error, unless inputs may be missing" {
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 --lambda-d 0.1 -o "$T/x.ccl"
+	assert_failure 2
+	assert_output --partial "--lambda-d needs at least one --featstat (or --allow-missing)"
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 --lambda-d 0.1 --allow-missing -o "$T/x.ccl"
+	assert_success
+}
+
+@test "an output that is a FIFO or a device is written to, never replaced" {
+	mkfifo "$T/fifo"
+	cat "$T/fifo" > "$T/from-fifo" &
+	reader=$!
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/next.ccl" -m "$T/fifo"
+	wait "$reader"
+	ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/next.ccl" -m "$T/model.ccl"
+	cmp "$T/from-fifo" "$T/model.ccl"
+	[ -p "$T/fifo" ]
+	# No reader: refused at once, not waited for.
+	run timeout 10 ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/next.ccl" -m "$T/fifo"
+	assert_failure 1
+	assert_output "ccl-train-step: $T/fifo: cannot open: a FIFO with no reader"
+	[ -p "$T/fifo" ]
+	[ "$(id -u)" -eq 0 ] || skip "making a device node needs root"
+	mknod "$T/null" c 1 3
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/next.ccl" -m "$T/null"
+	assert_success
+	[ -c "$T/null" ]
+	run ccl-init --shard "$P/shard-000.ccl" -o "$T"
+	assert_failure 1
+	assert_output "ccl-init: $T: is a directory"
+}
+
+@test "a failed write to standard output names the standard output" {
+	[ -e /dev/full ] || skip "no /dev/full"
+	run bash -c "ccl-init --shard '$P/shard-000.ccl' -o - > /dev/full"
+	assert_failure 1
+	assert_output --partial "ccl-init: <stdout>: cannot write"
 }

@@ -223,3 +223,16 @@ setup() { T=$BATS_TEST_TMPDIR; }
 		grep -q "$t" "$BATS_TEST_DIRNAME/../../completions/_ccl"
 	done
 }
+
+@test "ccl-eval refuses a training shard as the test set" {
+	run ccl-eval -t "$P/shard-000.ccl" "$P/m0.ccl"
+	assert_failure 3
+	assert_output "ccl-eval: $P/shard-000.ccl: is agent 0's training shard, not the test set"
+}
+
+@test "ccl-featstat refuses another agent's shard, as ccl-train-step does" {
+	run ccl-featstat -d "$P/shard-001.ccl" -S "$P/s0.ccl" -M "$P/m1.ccl" -o "$T/fs.ccl"
+	assert_failure 3
+	assert_output "ccl-featstat: $P/shard-001.ccl: is agent 1's shard; the state is agent 0's"
+	assert_file_not_exist "$T/fs.ccl"
+}
