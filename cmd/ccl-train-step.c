@@ -180,9 +180,8 @@ int main(int argc, char **argv)
 
 	if (ccl_train(&state, &shard, &a.cfg, &report))
 		ccl_die();
-	long state_bytes = ccl_agent_write(&state, "state", a.output);
-	long model_bytes = a.model ? ccl_agent_write(&state, "model", a.model) : 0;
-	if (state_bytes < 0 || model_bytes < 0)
+	long state_bytes, model_bytes;
+	if (ccl_agent_write_step(&state, a.output, a.model, &state_bytes, &model_bytes))
 		ccl_die();
 	if (a.verbose)
 		fprintf(stderr,

@@ -105,11 +105,11 @@ void ccl_agent_free(ccl_agent *a)
 	memset(a, 0, sizeof *a);
 }
 
-long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
+/* The artifact of a state or model, its tensors borrowed from `a`. */
+static ccl_artifact *agent_artifact(const ccl_agent *a, const char *kind)
 {
 	ccl_artifact *out = ccl_artifact_new(kind);
 	int c, h, w;
-	long bytes;
 
 	ccl_net_input_shape(a->net, &c, &h, &w);
 	ccl_artifact_set(out, "arch", "%s", ccl_net_arch(a->net));
@@ -126,18 +126,59 @@ long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
 	ccl_artifact_set(out, "seed", "%llu", (unsigned long long)a->seed);
 	ccl_artifact_set(out, "batch_order", "%s", ccl_batch_order_names[a->order]);
 	ccl_artifact_set(out, "blas_kernel", "%s", ccl_blas_kernel());
-	/* The tensors are borrowed for the write: the copies below are only
-	 * pointers, cleared again before the artifact is freed. */
+	/* The tensors are borrowed: the copies below are only pointers,
+	 * cleared again by release() before the artifact is freed. */
 	int64_t n[1] = {(int64_t)ccl_net_param_count(a->net)};
 	ccl_artifact_adopt(out, "params", CCL_F32, 1, n, a->params);
 	if (!strcmp(kind, "state"))
 		ccl_artifact_adopt(out, "momentum", CCL_F32, 1, n, a->momentum);
-	bytes = ccl_artifact_write(out, path);
+	return out;
+}
+
+static void release(ccl_artifact *out)
+{
 	for (int i = 0; i < out->ntensors; i++)
 		out->tensors[i].data = NULL;
 	ccl_artifact_free(out);
+}
+
+long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path)
+{
+	ccl_artifact *out = agent_artifact(a, kind);
+	long bytes = ccl_artifact_write(out, path);
+	release(out);
 	return bytes;
 }
+
+int ccl_agent_write_step(const ccl_agent *a, const char *state_path, const char *model_path, long *state_bytes,
+                         long *model_bytes)
+{
+	ccl_artifact *state = agent_artifact(a, "state"), *model = model_path ? agent_artifact(a, "model") : NULL;
+	struct ccl_write sw = {0}, mw = {0};
+	int rc = -1;
+
+	*model_bytes = 0;
+	*state_bytes = ccl_artifact_write_begin(state, state_path, &sw);
+	if (*state_bytes < 0)
+		goto out;
+	if (model && (*model_bytes = ccl_artifact_write_begin(model, model_path, &mw)) < 0) {
+		ccl_artifact_write_abort(&sw);
+		goto out;
+	}
+	/* The model first: until the state is renamed, the step has not
+	 * happened, and a rerun from the old state writes the same model. */
+	if (model && ccl_artifact_write_commit(&mw)) {
+		ccl_artifact_write_abort(&sw);
+		goto out;
+	}
+	rc = ccl_artifact_write_commit(&sw);
+out:
+	release(state);
+	if (model)
+		release(model);
+	return rc;
+}
+
 
 int ccl_agent_check_compatible(const ccl_agent *a, const ccl_agent *other, const char *path)
 {

@@ -45,6 +45,15 @@ void ccl_agent_free(ccl_agent *a);
  * Returns the bytes written or -1. */
 long ccl_agent_write(const ccl_agent *a, const char *kind, const char *path);
 
+/* Writes the outcome of a step: the state and, if model_path is not NULL,
+ * the model, both complete under temporary names first, then renamed model
+ * first and state last.  A step killed at any point leaves either the old
+ * state (and perhaps the new model, which a rerun from that state writes
+ * again, byte for byte) or both new files; never a new state without its
+ * model.  Returns 0 or -1. */
+int ccl_agent_write_step(const ccl_agent *a, const char *state_path, const char *model_path, long *state_bytes,
+                         long *model_bytes);
+
 /* Fails, naming `path`, unless `other` has the architecture, class count and
  * input shape of `a`. */
 int ccl_agent_check_compatible(const ccl_agent *a, const ccl_agent *other, const char *path);

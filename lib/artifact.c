@@ -402,15 +402,24 @@ static int write_member(struct archive *ar, const char *name, const void *data, 
 
 long ccl_artifact_write(const ccl_artifact *a, const char *path)
 {
+	struct ccl_write w;
+	long bytes = ccl_artifact_write_begin(a, path, &w);
+	return bytes >= 0 && ccl_artifact_write_commit(&w) == 0 ? bytes : -1;
+}
+
+long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct ccl_write *w)
+{
 	int to_stdout = !strcmp(path, "-");
 	const char *shown = to_stdout ? "<stdout>" : path; /* in messages, "-" alone reads as stdin */
-	char *tmp = NULL;
+	char *tmp = NULL; /* stays NULL when the target is written in place */
 	struct text manifest = {0};
 	struct archive *ar;
 	long bytes = -1;
-	int fd, direct = to_stdout; /* written in place, not through a temporary */
+	int fd;
 	struct stat st;
 
+	w->path = path;
+	w->tmp = NULL;
 	if (to_stdout) {
 		fd = STDOUT_FILENO;
 	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -424,7 +433,6 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 			return ccl_fail(CCL_EXIT_FAILURE, path, "cannot open: %s",
 			                errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		direct = 1;
 	} else {
 		tmp = ccl_xmalloc(strlen(path) + 16);
 		sprintf(tmp, "%s.tmp.XXXXXX", path);
@@ -468,16 +476,30 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 			ok = 0;
 		}
 	}
-	if (!direct) {
-		if (ok && rename(tmp, path) != 0) {
-			ccl_fail(CCL_EXIT_FAILURE, path, "cannot rename into place: %s", strerror(errno));
-			ok = 0;
-		}
-		if (!ok)
-			unlink(tmp);
-		free(tmp);
-	}
+	w->tmp = tmp;
+	if (!ok)
+		ccl_artifact_write_abort(w);
 	return ok ? bytes : -1;
+}
+
+int ccl_artifact_write_commit(struct ccl_write *w)
+{
+	if (w->tmp && rename(w->tmp, w->path) != 0) {
+		ccl_fail(CCL_EXIT_FAILURE, w->path, "cannot rename into place: %s", strerror(errno));
+		ccl_artifact_write_abort(w);
+		return -1;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	return 0;
+}
+
+void ccl_artifact_write_abort(struct ccl_write *w)
+{
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->tmp);
+	w->tmp = NULL;
 }
 
 /* ---- reading the manifest ------------------------------------------------ */

@@ -89,6 +89,19 @@ struct ccl_tensor *ccl_artifact_tensor(const ccl_artifact *a, const char *path, 
 
 /* Writes atomically; returns the number of bytes written, or -1. */
 long ccl_artifact_write(const ccl_artifact *a, const char *path);
+
+/* The same in two halves, so that several outputs can appear in a chosen
+ * order: _begin writes the whole artifact under a temporary name next to
+ * `path` (or, for standard output, a FIFO or a device, in place) and
+ * returns the bytes or -1 (leaving nothing behind); then exactly one of
+ * _commit (rename into place; 0 or -1) or _abort (remove the temporary). */
+struct ccl_write {
+	const char *path;
+	char *tmp; /* NULL when written in place */
+};
+long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct ccl_write *w);
+int ccl_artifact_write_commit(struct ccl_write *w);
+void ccl_artifact_write_abort(struct ccl_write *w);
 /* Reads and verifies; with expect_kind non-NULL, another kind is an error. */
 ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind);
 

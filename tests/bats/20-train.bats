@@ -242,3 +242,32 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	assert_failure 1
 	assert_output --partial "ccl-init: <stdout>: cannot write"
 }
+
+@test "a step killed at any write or rename leaves files from which a rerun gives the same result" {
+	command -v strace > /dev/null || skip "strace is not installed"
+	# The README's in-place pattern: -S s -o s -m m.  Reference: one clean run.
+	cp "$P/s0.ccl" "$T/ref-s.ccl"
+	ccl-train-step -S "$T/ref-s.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/ref-s.ccl" -m "$T/ref-m.ccl"
+	kills=0
+	for call in rename:1 rename:2 write:1 write:2 write:5 write:9 write:12 write:17; do
+		cp "$P/s0.ccl" "$T/s.ccl"
+		cp "$P/m0.ccl" "$T/m.ccl"
+		run strace -f -o /dev/null -e trace="${call%:*}" -e inject="${call%:*}:signal=SIGKILL:when=${call#*:}" \
+			ccl-train-step -S "$T/s.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/s.ccl" -m "$T/m.ccl"
+		[ "$status" -ne 0 ] && kills=$((kills + 1))
+		# Whatever is under the final names is whole, and the state is
+		# either the old one or the new one with its model beside it.
+		ccl-info -q "$T/s.ccl" "$T/m.ccl"
+		if cmp -s "$T/s.ccl" "$T/ref-s.ccl"; then
+			cmp "$T/m.ccl" "$T/ref-m.ccl"
+		else
+			cmp "$T/s.ccl" "$P/s0.ccl"
+			ccl-train-step -S "$T/s.ccl" -d "$P/shard-000.ccl" --lr 0.01 -o "$T/s.ccl" -m "$T/m.ccl"
+			cmp "$T/s.ccl" "$T/ref-s.ccl"
+			cmp "$T/m.ccl" "$T/ref-m.ccl"
+		fi
+		rm -f "$T"/*.tmp.*
+	done
+	# Every injection did kill the step (the calls exist where counted).
+	[ "$kills" -eq 8 ]
+}
