@@ -12,9 +12,10 @@
 # Options after -- go to every run (--agents, --alpha, --batch-order...).
 # Each run is examples/experiment.sh --seed S --epochs E, in
 # DIR/runs/NAME/seed-S (its log next to it, as seed-S.log).  A run that
-# diverges (a local step whose parameters are no longer finite) is a result,
-# not an error: its row says where (epoch, step within the epoch, agent) and
-# the study goes on.  Rerunning the study skips the runs that have a result.
+# diverges (a local step whose parameters, or a model whose features, are
+# no longer finite) is a result, not an error: its row says where (the
+# epoch, the step within it and the agent of the first model that went
+# non-finite) and the study goes on.  Rerunning the study skips the runs that have a result.
 #
 # Results: DIR/study.csv (one row per run) and DIR/summary.md (one row per
 # SPEC: the final local-model accuracy, mean over agents, then mean and
@@ -60,13 +61,19 @@ run_one() {
 		--out "$dir" > "$log" 2>&1; then
 		status=finished
 	elif grep -q "diverged" "$log"; then
-		# A local step whose parameters, or a feature statistic whose
-		# features, are no longer finite.  run-bash.sh names the first
-		# failed step: "PHASE of iteration T failed for agent I"; iteration T
-		# (from 1) is step (T-1) mod S of epoch (T-1) div S.
+		# Where: the first model that went non-finite, as iteration T (from
+		# 1) and agent I, read from the tools' messages: a local step that
+		# diverged (the state it started from, merged-I of iteration T), or
+		# a statistic under a neighbour's model that did (model-I of
+		# iteration T).  T is step (T-1) mod S of epoch (T-1) div S.
 		# shellcheck source=/dev/null
 		status=$(. "$dir/plan.env"
-			sed -n 's/.* of iteration \([0-9]*\) failed for agent \([0-9]*\)$/\1 \2/p' "$log" | sort -n -k1,1 -k2,2 | head -1 |
+			{
+				grep -A1 'training diverged' "$log" |
+					sed -n 's|.* -S [^ ]*/iter/0*\([0-9][0-9]*\)/merged-\([0-9]*\)\.ccl .*|\1 \2|p'
+				sed -n 's|.*/iter/0*\([0-9][0-9]*\)/model-\([0-9]*\)\.ccl: features under this model are not finite.*|\1 \2|p' "$log"
+				sed -n 's/.*train of iteration \([0-9]*\) failed for agent \([0-9]*\)$/\1 \2/p' "$log"
+			} | sort -n -k1,1 -k2,2 | head -1 |
 				while read -r t agent; do
 					echo "diverged $(((t - 1) / STEPS_PER_EPOCH)) $(((t - 1) % STEPS_PER_EPOCH)) $agent"
 				done)

@@ -49,3 +49,36 @@ run_experiment() {
 	assert_failure
 	assert_output --partial "ccl-train-step"
 }
+
+@test "a seed study tables every run; a diverged run is a row saying where, not an error" {
+	export CCL_BIN
+	run "$EXAMPLES/seed-study.sh" --seeds 1,2 --epochs 2 --out "$BATS_TEST_TMPDIR/s" qgm 'boom=--method ccl --lr 900' \
+		-- --data "$D" --agents 4 --alpha 0.5 --batch 16 --milestones none
+	assert_success
+	csv=$BATS_TEST_TMPDIR/s/study.csv
+	assert_equal "$(grep -c '^qgm,[12],finished,2,0\.[0-9]*,' "$csv")" 2
+	# lr 900 blows up within the first iterations: epoch 0, some step, some agent.
+	assert_equal "$(grep -cE '^boom,[12],diverged,0,+0,[0-3],[0-3]$' "$csv")" 2
+	run cat "$BATS_TEST_TMPDIR/s/summary.md"
+	assert_line --partial "| qgm | 2 | 2 | 0 | "
+	assert_line --regexp '^\| boom \| 2 \| 0 \| 2 \| n/a \| n/a \| seed 1: epoch 0 step [0-3] agent [0-3]; seed 2: '
+	# A rerun resumes: nothing is run again.
+	run "$EXAMPLES/seed-study.sh" --seeds 1,2 --epochs 2 --out "$BATS_TEST_TMPDIR/s" qgm 'boom=--method ccl --lr 900' \
+		-- --data "$D" --agents 4 --alpha 0.5 --batch 16 --milestones none
+	assert_success
+	[ "$(grep -c '(earlier)' <<<"$output")" -eq 4 ]
+}
+
+@test "the seed study refuses nonsense" {
+	run "$EXAMPLES/seed-study.sh" --seeds 1,x qgm
+	assert_failure 2
+	assert_output "seed-study.sh: --seeds is a comma-separated list of integers"
+	run "$EXAMPLES/seed-study.sh" sgd
+	assert_failure 2
+	assert_output "seed-study.sh: 'sgd' is not a method; write NAME=OPTIONS for a variant"
+	run "$EXAMPLES/seed-study.sh" --epochs 0 qgm
+	assert_failure 2
+	run "$EXAMPLES/seed-study.sh"
+	assert_failure 2
+	assert_output "seed-study.sh: name at least one method or NAME=OPTIONS"
+}
