@@ -144,6 +144,10 @@ int main(int argc, char **argv)
 		ccl_die();
 	if (ccl_transform_make(&transform, &train, a.normalize) || ccl_make_dirs(a.output))
 		ccl_die();
+	for (int k = 0; k < a.agents; k++)
+		if (part.counts[k] == 0)
+			ccl_usage_error("agent %d would get no samples (scheme %s, alpha %g); try another seed or scheme", k,
+			                ccl_scheme_name(a.scheme), a.alpha);
 
 	size_t *hist = ccl_xcalloc((size_t)a.agents * train.classes, sizeof *hist);
 	for (int k = 0; k < a.agents; k++) {

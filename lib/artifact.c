@@ -520,6 +520,8 @@ struct reader {
 	yaml_event_t event;
 };
 
+static const char *scalar_text(const struct reader *r) { return (const char *)r->event.data.scalar.value; }
+
 /* The next event, refusing aliases and anchors: a manifest never needs them,
  * and refusing them removes libyaml's self-referencing and expansion traps. */
 static int next_event(struct reader *r)
@@ -529,6 +531,9 @@ static int next_event(struct reader *r)
 		return ccl_fail(CCL_EXIT_INPUT, r->path, "manifest is not valid YAML: %s at line %zu",
 		                r->parser.problem ? r->parser.problem : "parse error",
 		                r->parser.problem_mark.line + 1);
+	if (r->event.type == YAML_SCALAR_EVENT && r->event.data.scalar.length != strlen(scalar_text(r)))
+		return ccl_fail(CCL_EXIT_INPUT, r->path, "manifest: a value holds a NUL byte at line %zu",
+		                r->event.start_mark.line + 1);
 	if (r->event.type == YAML_ALIAS_EVENT ||
 	    (r->event.type == YAML_SCALAR_EVENT && r->event.data.scalar.anchor) ||
 	    (r->event.type == YAML_MAPPING_START_EVENT && r->event.data.mapping_start.anchor) ||
@@ -597,7 +602,7 @@ static int parse_tensor_entry(struct reader *r, struct manifest_tensor *mt)
 				if (r->event.type == YAML_SEQUENCE_END_EVENT)
 					break;
 				if (r->event.type != YAML_SCALAR_EVENT || mt->ndim == CCL_MAX_DIMS ||
-				    parse_u64(scalar(r), 10, INT32_MAX, &v))
+				    parse_u64(scalar(r), 10, INT32_MAX, &v) || v == 0)
 					return ccl_fail(CCL_EXIT_INPUT, path, "manifest: bad shape of tensor '%s'", mt->name);
 				mt->shape[mt->ndim++] = (int64_t)v;
 			}
@@ -717,6 +722,11 @@ static int parse_manifest(const char *path, const char *text, size_t len, ccl_ar
 			}
 			have_version = 1;
 		} else if (!strcmp(key, "kind")) {
+			if (strcmp(value, "shard") && strcmp(value, "model") && strcmp(value, "state") &&
+			    strcmp(value, "featstat")) {
+				ccl_fail(CCL_EXIT_INPUT, path, "manifest: unknown kind '%.40s'", value);
+				goto out;
+			}
 			snprintf(a->kind, sizeof a->kind, "%s", value);
 		} else if (!strcmp(key, "manifest_crc32c")) {
 			; /* verified on the raw text before parsing */
@@ -731,6 +741,9 @@ static int parse_manifest(const char *path, const char *text, size_t len, ccl_ar
 		ccl_fail(CCL_EXIT_INPUT, path, "not a ccl artifact (manifest lacks format, version or kind)");
 		goto out;
 	}
+	if (expect(&r, YAML_DOCUMENT_END_EVENT, "the end of the manifest") ||
+	    expect(&r, YAML_STREAM_END_EVENT, "the end of the manifest (one document only)"))
+		goto out;
 	rc = 0;
 out:
 	yaml_event_delete(&r.event);
@@ -896,6 +909,9 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 	if (rc)
 		return -1;
 
+	/* Where the archive must end: every member is a 512-byte header and its
+	 * data padded to 512 bytes, then two blocks of zeros. */
+	size_t archive_end = 512 + ((size_t)size + 511) / 512 * 512 + 1024;
 	int ntensors = a->ntensors;
 	a->ntensors = 0;
 	for (int i = 0; i < ntensors; i++) {
@@ -913,6 +929,7 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 			                mt->name);
 		if (check_finite(path, t))
 			return -1;
+		archive_end += 512 + (mt->bytes + 511) / 512 * 512;
 	}
 	rc = archive_read_next_header(ar, &e);
 	if (rc == ARCHIVE_OK)
@@ -920,6 +937,21 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 		                archive_entry_pathname(e));
 	if (rc != ARCHIVE_EOF)
 		return ccl_fail(CCL_EXIT_INPUT, path, "damaged after the tensors (%s)", archive_error_string(ar));
+	/* An uncompressed file read whole must end exactly with the archive's
+	 * end blocks (libarchive forgives their absence, and ignores what
+	 * follows them).  Through a pipe or gzip this is not checked. */
+	if (a->mapping && archive_filter_count(ar) == 1) {
+		const char *end = (const char *)a->mapping + archive_end - 1024;
+		if (a->mapping_size < archive_end)
+			return ccl_fail(CCL_EXIT_INPUT, path, "truncated: the archive's end blocks are missing (%zu bytes, "
+			                "expected %zu)", a->mapping_size, archive_end);
+		if (a->mapping_size > archive_end)
+			return ccl_fail(CCL_EXIT_INPUT, path, "garbage after the archive's end (%zu bytes, expected %zu)",
+			                a->mapping_size, archive_end);
+		for (int i = 0; i < 1024; i++)
+			if (end[i])
+				return ccl_fail(CCL_EXIT_INPUT, path, "damaged: the archive's end blocks are not zero");
+	}
 	return 0;
 }
 

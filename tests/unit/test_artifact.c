@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "artifact.h"
 #include "error.h"
 #include "unit.h"
@@ -35,6 +38,40 @@ static void spit(const char *path, const char *b, size_t n)
 	FILE *f = fopen(path, "wb");
 	fwrite(b, 1, n, f);
 	fclose(f);
+}
+
+/* A model artifact written by hand: its manifest says `kind`, has `extra`
+ * lines before the tensor list (after a second document's marker, they
+ * hold the checksum line too) and gives params (3 floats, zero) the
+ * `shape`; the checksum line is right. */
+static void write_raw(const char *path, const char *kind, const char *extra, const char *shape)
+{
+	char text[1024];
+	float zeros[3] = {0};
+	int n = snprintf(text, sizeof text,
+	                 "format: ccl-artifact\nversion: 1\nkind: %s\n%stensors:\n  - name: params\n"
+	                 "    dtype: f32\n    shape: %s\n    bytes: 12\n    crc32c: 0x%08x\n",
+	                 kind, extra, shape, ccl_crc32c(0, zeros, sizeof zeros));
+	n += snprintf(text + n, sizeof text - (size_t)n, "manifest_crc32c: 0x%08x\n", ccl_crc32c(0, text, (size_t)n));
+	struct archive *ar = archive_write_new();
+	archive_write_set_format_ustar(ar);
+	archive_write_set_bytes_per_block(ar, 0);
+	archive_write_open_filename(ar, path);
+	const char *names[2] = {"manifest.yaml", "params.bin"};
+	const void *data[2] = {text, zeros};
+	size_t sizes[2] = {(size_t)n, sizeof zeros};
+	for (int m = 0; m < 2; m++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, names[m]);
+		archive_entry_set_size(e, (la_int64_t)sizes[m]);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_write_header(ar, e);
+		archive_write_data(ar, data[m], sizes[m]);
+		archive_entry_free(e);
+	}
+	archive_write_close(ar);
+	archive_write_free(ar);
 }
 
 static ccl_artifact *sample(void)
@@ -185,6 +222,44 @@ int main(void)
 		t->ndim = 1, t->shape[0] = 1, t->count = 1;
 		ccl_artifact_free(lying);
 		CHECK(fails_with(bad, NULL, "manifest: tensor 'params' is too large"));
+	}
+
+	/* What ccl-artifact(5) does not allow, though a lenient tar and YAML
+	 * reader would take it: missing end blocks, bytes after them, a second
+	 * YAML document, a NUL escaped into a value, an unknown or over-long
+	 * kind, a dimension of zero.  The manifests are rewritten through the
+	 * writer, so their checksums are right. */
+	{
+		size_t len;
+		char *whole = slurp(good, &len);
+		spit(bad, whole, len - 1024);
+		CHECK(fails_with(bad, NULL, "truncated: the archive's end blocks are missing"));
+		char *longer = malloc(len + 512);
+		memcpy(longer, whole, len);
+		memset(longer + len, 0, 512);
+		spit(bad, longer, len + 512);
+		CHECK(fails_with(bad, NULL, "garbage after the archive's end"));
+		free(longer);
+		free(whole);
+
+		struct { const char *kind, *extra, *shape, *want; } cases[] = {
+			{"model", "", "[3]", NULL}, /* the template itself is fine */
+			{"model", "arch: \"lenet5\\x00junk\"\n", "[3]", "a value holds a NUL byte"},
+			{"model", "---\nother: 1\n", "[3]", "one document only"},
+			{"modelmodelmodelmodel", "", "[3]", "unknown kind 'modelmodelmodelmodel'"},
+			{"banana", "", "[3]", "unknown kind 'banana'"},
+			{"model", "", "[3, 0]", "bad shape of tensor 'params'"},
+		};
+		for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+			write_raw(bad, cases[k].kind, cases[k].extra, cases[k].shape);
+			if (!cases[k].want) {
+				ccl_artifact *fine = ccl_artifact_read(bad, NULL);
+				CHECK_MSG(fine != NULL, "template refused: %s", ccl_error_message());
+				ccl_artifact_free(fine);
+			} else {
+				CHECK_MSG(fails_with(bad, NULL, cases[k].want), "case %zu", k);
+			}
+		}
 	}
 
 	/* NaN in a float tensor. */
