@@ -6,7 +6,8 @@
 #
 # --first defaults to the iteration after the last one complete in DIR (so
 # a rerun resumes), --last to the plan's last iteration.  --prune deletes
-# each iteration's files once the next one is complete.  The first failing
+# the files of finished iterations as the run goes (every few iterations,
+# and at the end), keeping the newest complete one.  The first failing
 # step stops the run with its message and a non-zero status.
 #
 # --batch runs the same tool calls without a process per call: each worker
@@ -45,7 +46,6 @@ phase() {
 	local name=$1 t=$2 w i pids=() status=0
 	for ((w = 0; w < jobs; w++)); do
 		if [ -n "$batch" ]; then
-			mkdir -p "$(printf '%s/iter/%06d' "$dir" "$t")"
 			(for ((i = w; i < AGENTS; i += jobs)); do CCL_PRINT=1 agent_step "$dir" "$name" "$t" "$i"; done |
 				"$BIN/ccl-batch" ||
 				{ echo "run-bash.sh: $dir: $name of iteration $t failed (see the line above)" >&2; exit 1; }) &
@@ -61,8 +61,24 @@ phase() {
 	return $status
 }
 
+# In batch mode the tools do not create the iteration directories
+# (agent-step.sh does, one process per call): make them all at once.
+if [ -n "$batch" ] && ((first <= last)); then
+	dirs=()
+	for ((t = first; t <= last; t++)); do printf -v d '%s/iter/%06d' "$dir" "$t"; dirs+=("$d"); done
+	mkdir -p "${dirs[@]}"
+fi
+# Iterations whose files --prune deletes, a batch at a time: one rm for
+# every few iterations costs less than one each.
+finished=()
+prune_finished() {
+	if [ -n "$prune" ] && [ ${#finished[@]} -gt 0 ]; then rm -rf "${finished[@]}"; fi
+	finished=()
+}
 for ((t = first; t <= last; t++)); do
 	phase gossip "$t"
 	phase train "$t"
-	if [ -n "$prune" ] && ((t > 1)); then rm -rf "$(printf '%s/iter/%06d' "$dir" $((t - 1)))"; fi
+	if ((t > 1)); then printf -v d '%s/iter/%06d' "$dir" $((t - 1)); finished+=("$d"); fi
+	((${#finished[@]} < 16)) || prune_finished
 done
+prune_finished
