@@ -884,6 +884,17 @@ static int check_finite(const char *path, const struct ccl_tensor *t)
 	return 0;
 }
 
+/* The most tensor bytes an artifact of a kind can hold: a shard of the
+ * largest training split read (60,000 images, CIFAR-sized at most, with
+ * labels and indices); a network of 16 million parameters (a state holds
+ * two vectors); a statistic of 256 classes by 4,096 features. */
+static size_t kind_capacity(const char *kind)
+{
+	const size_t mib = 1 << 20;
+	return !strcmp(kind, "shard") ? 256 * mib : !strcmp(kind, "model") ? 64 * mib
+	       : !strcmp(kind, "state") ? 128 * mib : 8 * mib;
+}
+
 static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 {
 	struct manifest_tensor mts[CCL_MAX_TENSORS];
@@ -908,6 +919,16 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 	free(text);
 	if (rc)
 		return -1;
+
+	/* Declared sizes are checked against what the kind can hold before
+	 * anything is allocated: through gzip a few bytes can declare (and
+	 * really decompress to) gigabytes. */
+	size_t declared = 0, most = kind_capacity(a->kind);
+	for (int i = 0; i < a->ntensors; i++)
+		declared += mts[i].bytes;
+	if (declared > most)
+		return ccl_fail(CCL_EXIT_INPUT, path, "declares %zu bytes of tensors; a %s artifact holds at most %zu",
+		                declared, a->kind, most);
 
 	/* Where the archive must end: every member is a 512-byte header and its
 	 * data padded to 512 bytes, then two blocks of zeros. */

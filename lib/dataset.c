@@ -30,8 +30,17 @@ void ccl_dataset_free(ccl_dataset *ds)
 	ds->images = ds->labels = NULL;
 }
 
-/* Appends everything the current entry holds to a growing buffer. */
-static int slurp_entry(struct archive *ar, const char *path, uint8_t **data, size_t *size)
+/* The largest files the readers take, decompressed: a few bytes of gzip
+ * can expand to gigabytes, so a file is refused as soon as it grows past
+ * what any real file of its kind holds (the 60,000 training images of
+ * MNIST and Fashion-MNIST; CIFAR-100's 50,000 training records). */
+#define IDX_IMAGES_MAX (16 + 60000 * 28 * 28)
+#define IDX_LABELS_MAX (8 + 60000)
+#define CIFAR_FILE_MAX (50000 * 3074)
+
+/* Appends everything the current entry holds to a growing buffer, refusing
+ * more than `limit` bytes in all. */
+static int slurp_entry(struct archive *ar, const char *path, uint8_t **data, size_t *size, size_t limit)
 {
 	size_t cap = *size + (1 << 20);
 	*data = ccl_xrealloc(*data, cap);
@@ -46,6 +55,9 @@ static int slurp_entry(struct archive *ar, const char *path, uint8_t **data, siz
 		if (n == 0)
 			return 0;
 		*size += (size_t)n;
+		if (*size > limit)
+			return ccl_fail(CCL_EXIT_INPUT, path, "decompresses to more than %zu bytes, more than any file "
+			                "of its kind holds", limit);
 	}
 }
 
@@ -66,7 +78,7 @@ static int open_fd(const char *path)
 	return fd;
 }
 
-int ccl_read_file_decompressed(const char *path, uint8_t **data, size_t *size)
+int ccl_read_file_decompressed(const char *path, uint8_t **data, size_t *size, size_t limit)
 {
 	struct archive_entry *e;
 	int fd = open_fd(path), rc;
@@ -81,7 +93,7 @@ int ccl_read_file_decompressed(const char *path, uint8_t **data, size_t *size)
 	if (archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK || archive_read_next_header(ar, &e) != ARCHIVE_OK)
 		rc = ccl_fail(CCL_EXIT_INPUT, path, "cannot read (%s)", archive_error_string(ar));
 	else
-		rc = slurp_entry(ar, path, data, size);
+		rc = slurp_entry(ar, path, data, size, limit);
 	archive_read_free(ar);
 	close(fd);
 	if (rc) {
@@ -123,7 +135,8 @@ static int load_idx(ccl_dataset *ds, const char *dir, enum ccl_split split)
 	snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
 	if (find_idx_file(dir, base, lpath, sizeof lpath))
 		return -1;
-	if (ccl_read_file_decompressed(ipath, &img, &isize) || ccl_read_file_decompressed(lpath, &lab, &lsize))
+	if (ccl_read_file_decompressed(ipath, &img, &isize, IDX_IMAGES_MAX) ||
+	    ccl_read_file_decompressed(lpath, &lab, &lsize, IDX_LABELS_MAX))
 		goto out;
 	if (isize < 16 || be32(img) != IDX_IMAGES_MAGIC) {
 		ccl_fail(CCL_EXIT_INPUT, ipath, "not an IDX image file (wrong magic number)");
@@ -228,7 +241,7 @@ static int load_cifar(ccl_dataset *ds, const char *path, enum ccl_split split, i
 				snprintf(file, sizeof file, "%s/test_batch.bin", path);
 			else
 				snprintf(file, sizeof file, "%s/data_batch_%d.bin", path, m + 1);
-			if (ccl_read_file_decompressed(file, &parts[m], &sizes[m]))
+			if (ccl_read_file_decompressed(file, &parts[m], &sizes[m], CIFAR_FILE_MAX))
 				goto out;
 		}
 	} else {
@@ -244,7 +257,7 @@ static int load_cifar(ccl_dataset *ds, const char *path, enum ccl_split split, i
 			int rank = cifar_member_rank(archive_entry_pathname(e), cifar100, split);
 			if (rank < 0 || parts[rank])
 				continue;
-			if (slurp_entry(ar, path, &parts[rank], &sizes[rank])) {
+			if (slurp_entry(ar, path, &parts[rank], &sizes[rank], CIFAR_FILE_MAX)) {
 				r = ARCHIVE_FATAL;
 				recorded = 1;
 				break;

@@ -38,7 +38,8 @@ void ccl_dataset_free(ccl_dataset *ds);
 /* The path a data set is found at when none is given, or NULL. */
 const char *ccl_dataset_default_path(const char *name);
 
-/* Reads a whole file through libarchive (gzip or not) into memory. */
-int ccl_read_file_decompressed(const char *path, uint8_t **data, size_t *size);
+/* Reads a whole file through libarchive (gzip or not) into memory; more
+ * than `limit` bytes after decompression is an error. */
+int ccl_read_file_decompressed(const char *path, uint8_t **data, size_t *size, size_t limit);
 
 #endif

@@ -70,6 +70,19 @@ setup() {
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+@test "an IDX .gz that decompresses to far more than any real file is refused early, in little memory" {
+	make_idx "$T/d" t10k 10
+	# A valid header for 10^6 images, then 600 MB of zeros: 600 kB of gzip.
+	{ printf '\x00\x00\x08\x03'; be32 1000000; be32 28; be32 28; head -c 600000000 /dev/zero; } | gzip -1 \
+		> "$T/d/train-images-idx3-ubyte.gz"
+	cp "$T/d/t10k-labels-idx1-ubyte" "$T/d/train-labels-idx1-ubyte"
+	run /usr/bin/time -f 'max-rss-kb %M' ccl-partition -n 2 --data "$T/d" -o "$T/out"
+	assert_failure 3
+	assert_line --index 0 --partial "train-images-idx3-ubyte.gz: decompresses to more than 47040016 bytes"
+	rss=$(sed -n 's/^max-rss-kb //p' <<<"$output")
+	[ "$rss" -lt 200000 ]
+}
+
 @test "a wrong IDX magic number is reported" {
 	make_idx "$T/d" train 50
 	make_idx "$T/d" t10k 10

@@ -44,14 +44,24 @@ static void spit(const char *path, const char *b, size_t n)
  * lines before the tensor list (after a second document's marker, they
  * hold the checksum line too) and gives params (3 floats, zero) the
  * `shape`; the checksum line is right. */
+static void write_raw_sized(const char *path, const char *kind, const char *extra, const char *shape,
+                           long long bytes);
+
 static void write_raw(const char *path, const char *kind, const char *extra, const char *shape)
+{
+	write_raw_sized(path, kind, extra, shape, 12);
+}
+
+/* The same, with the byte count the manifest declares for params given. */
+static void write_raw_sized(const char *path, const char *kind, const char *extra, const char *shape,
+                           long long bytes)
 {
 	char text[1024];
 	float zeros[3] = {0};
 	int n = snprintf(text, sizeof text,
 	                 "format: ccl-artifact\nversion: 1\nkind: %s\n%stensors:\n  - name: params\n"
-	                 "    dtype: f32\n    shape: %s\n    bytes: 12\n    crc32c: 0x%08x\n",
-	                 kind, extra, shape, ccl_crc32c(0, zeros, sizeof zeros));
+	                 "    dtype: f32\n    shape: %s\n    bytes: %lld\n    crc32c: 0x%08x\n",
+	                 kind, extra, shape, bytes, ccl_crc32c(0, zeros, sizeof zeros));
 	n += snprintf(text + n, sizeof text - (size_t)n, "manifest_crc32c: 0x%08x\n", ccl_crc32c(0, text, (size_t)n));
 	struct archive *ar = archive_write_new();
 	archive_write_set_format_ustar(ar);
@@ -250,6 +260,10 @@ int main(void)
 			{"banana", "", "[3]", "unknown kind 'banana'"},
 			{"model", "", "[3, 0]", "bad shape of tensor 'params'"},
 		};
+		/* More than the kind can hold is refused before anything is
+		 * allocated (the member itself is only 12 bytes). */
+		write_raw_sized(bad, "model", "", "[400000000]", 1600000000);
+		CHECK(fails_with(bad, NULL, "declares 1600000000 bytes of tensors; a model artifact holds at most 67108864"));
 		for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 			write_raw(bad, cases[k].kind, cases[k].extra, cases[k].shape);
 			if (!cases[k].want) {
