@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent.h"
 #include "artifact.h"
 #include "cli.h"
 #include "error.h"
+#include "train.h"
 
 enum { OPT_FORMAT, OPT_QUIET };
 
@@ -73,6 +75,28 @@ static void print_artifact(const struct args *args, const char *path, const ccl_
 		printf("]}");
 }
 
+/* The checks the tools that use a kind make: its keys and tensors are
+ * there and agree (ccl-artifact(5), KINDS). */
+static int check_kind(ccl_artifact *a, const char *path)
+{
+	if (!strcmp(a->kind, "shard")) {
+		ccl_shard s;
+		return ccl_shard_view(&s, a, path);
+	}
+	if (!strcmp(a->kind, "featstat")) {
+		struct ccl_featstat fs;
+		if (ccl_featstat_from_artifact(&fs, a, path))
+			return -1;
+		ccl_featstat_free(&fs);
+		return 0;
+	}
+	ccl_agent agent;
+	if (ccl_agent_view(&agent, a, path))
+		return -1;
+	ccl_agent_free(&agent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args args = {0};
@@ -92,6 +116,12 @@ int main(int argc, char **argv)
 		if (!a) {
 			fprintf(stderr, "%s: %s\n", ccl_progname(), ccl_error_message());
 			status = CCL_EXIT_INPUT;
+			continue;
+		}
+		if (check_kind(a, argv[i])) {
+			fprintf(stderr, "%s: %s\n", ccl_progname(), ccl_error_message());
+			status = CCL_EXIT_INPUT;
+			ccl_artifact_free(a);
 			continue;
 		}
 		long bytes = strcmp(argv[i], "-") && stat(argv[i], &st) == 0 ? (long)st.st_size : -1;

@@ -25,16 +25,31 @@ int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, in
 
 int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 {
+	ccl_artifact *art = ccl_artifact_read(path, kind);
+	if (!art)
+		return -1;
+	if (ccl_agent_view(a, art, path)) {
+		ccl_artifact_free(art);
+		return -1;
+	}
+	a->artifact = art;
+	return 0;
+}
+
+int ccl_agent_view(ccl_agent *a, ccl_artifact *art, const char *path)
+{
 	long classes, c, h, w;
 	const char *arch, *order;
+	int is_state = !strcmp(art->kind, "state");
 
 	memset(a, 0, sizeof *a);
-	a->artifact = ccl_artifact_read(path, kind);
-	if (!a->artifact)
-		return -1;
-	ccl_artifact *art = a->artifact;
-	if (strcmp(art->kind, "state") && strcmp(art->kind, "model")) {
+	if (!is_state && strcmp(art->kind, "model")) {
 		ccl_fail(CCL_EXIT_INPUT, path, "is a %s artifact, expected a state or a model", art->kind);
+		goto fail;
+	}
+	if (art->ntensors != (is_state ? 2 : 1)) {
+		ccl_fail(CCL_EXIT_INPUT, path, "%s holds %d tensors, not %s", art->kind, art->ntensors,
+		         is_state ? "params and momentum" : "params alone");
 		goto fail;
 	}
 	if (!(arch = ccl_artifact_get(art, "arch"))) {
@@ -73,7 +88,7 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 		         ccl_net_param_count(a->net));
 		goto fail;
 	}
-	if (!strcmp(art->kind, "state")) {
+	if (is_state) {
 		struct ccl_tensor *m = ccl_artifact_tensor(art, path, "momentum", CCL_F32);
 		if (!m)
 			goto fail;
@@ -94,7 +109,8 @@ int ccl_agent_load(ccl_agent *a, const char *path, const char *kind)
 	a->params = p->data;
 	return 0;
 fail:
-	ccl_agent_free(a);
+	ccl_net_free(a->net);
+	memset(a, 0, sizeof *a);
 	return -1;
 }
 

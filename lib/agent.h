@@ -39,6 +39,9 @@ int ccl_agent_init(ccl_agent *a, const char *arch, int classes, int c, int h, in
 /* Loads a state or a model; `kind` "state" or "model" insists on one, NULL
  * takes either. */
 int ccl_agent_load(ccl_agent *a, const char *path, const char *kind);
+/* The same checks and fields for an artifact already read (ccl-info): the
+ * agent's tensors are those of `art`, which it does not own. */
+int ccl_agent_view(ccl_agent *a, ccl_artifact *art, const char *path);
 void ccl_agent_free(ccl_agent *a);
 
 /* Writes the state (with momentum) or the model (parameters only) of `a`.

@@ -895,6 +895,31 @@ static size_t kind_capacity(const char *kind)
 	       : !strcmp(kind, "state") ? 128 * mib : 8 * mib;
 }
 
+/* The layout of an archive of `n` members of the given sizes, as the
+ * writer makes it: each member a 512-byte header and its data padded with
+ * zeros to a multiple of 512 bytes, then two 512-byte blocks of zeros, and
+ * nothing after them. */
+static int check_layout(const char *path, const char *file, size_t file_size, const size_t *sizes, int n)
+{
+	size_t at = 0;
+	for (int m = 0; m <= n; m++) {
+		size_t data_end = m < n ? at + 512 + sizes[m] : at, end = m < n ? at + 512 + (sizes[m] + 511) / 512 * 512
+		                                                                   : at + 1024;
+		if (end > file_size)
+			return ccl_fail(CCL_EXIT_INPUT, path, "truncated: the archive's end blocks are missing (%zu bytes, "
+			                "expected %zu)", file_size, end);
+		for (size_t i = data_end; i < end; i++)
+			if (file[i])
+				return ccl_fail(CCL_EXIT_INPUT, path, "damaged: byte %zu, %s, is not zero", i,
+				                m < n ? "padding after a member" : "in the end blocks");
+		at = end;
+	}
+	if (file_size > at)
+		return ccl_fail(CCL_EXIT_INPUT, path, "garbage after the archive's end (%zu bytes, expected %zu)", file_size,
+		                at);
+	return 0;
+}
+
 static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 {
 	struct manifest_tensor mts[CCL_MAX_TENSORS];
@@ -930,9 +955,7 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 		return ccl_fail(CCL_EXIT_INPUT, path, "declares %zu bytes of tensors; a %s artifact holds at most %zu",
 		                declared, a->kind, most);
 
-	/* Where the archive must end: every member is a 512-byte header and its
-	 * data padded to 512 bytes, then two blocks of zeros. */
-	size_t archive_end = 512 + ((size_t)size + 511) / 512 * 512 + 1024;
+	size_t member_sizes[CCL_MAX_TENSORS + 1] = {(size_t)size};
 	int ntensors = a->ntensors;
 	a->ntensors = 0;
 	for (int i = 0; i < ntensors; i++) {
@@ -950,7 +973,7 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 			                mt->name);
 		if (check_finite(path, t))
 			return -1;
-		archive_end += 512 + (mt->bytes + 511) / 512 * 512;
+		member_sizes[i + 1] = mt->bytes;
 	}
 	rc = archive_read_next_header(ar, &e);
 	if (rc == ARCHIVE_OK)
@@ -958,28 +981,21 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 		                archive_entry_pathname(e));
 	if (rc != ARCHIVE_EOF)
 		return ccl_fail(CCL_EXIT_INPUT, path, "damaged after the tensors (%s)", archive_error_string(ar));
-	/* An uncompressed file read whole must end exactly with the archive's
-	 * end blocks (libarchive forgives their absence, and ignores what
-	 * follows them).  Through a pipe or gzip this is not checked. */
-	if (a->mapping && archive_filter_count(ar) == 1) {
-		const char *end = (const char *)a->mapping + archive_end - 1024;
-		if (a->mapping_size < archive_end)
-			return ccl_fail(CCL_EXIT_INPUT, path, "truncated: the archive's end blocks are missing (%zu bytes, "
-			                "expected %zu)", a->mapping_size, archive_end);
-		if (a->mapping_size > archive_end)
-			return ccl_fail(CCL_EXIT_INPUT, path, "garbage after the archive's end (%zu bytes, expected %zu)",
-			                a->mapping_size, archive_end);
-		for (int i = 0; i < 1024; i++)
-			if (end[i])
-				return ccl_fail(CCL_EXIT_INPUT, path, "damaged: the archive's end blocks are not zero");
-	}
+	/* An uncompressed file read whole is checked byte for byte where tar is
+	 * lenient: libarchive ignores the padding after each member, forgives
+	 * missing end blocks and ignores what follows them.  Through a pipe or
+	 * gzip these bytes are not looked at. */
+	if (a->mapping && archive_filter_count(ar) == 1)
+		return check_layout(path, a->mapping, a->mapping_size, member_sizes, ntensors + 1);
 	return 0;
 }
 
 ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 {
 	int from_stdin = !strcmp(path, "-");
-	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY);
+	/* O_NONBLOCK only to open: a FIFO would otherwise wait for a writer
+	 * (one without a writer then reads as empty); reads block as usual. */
+	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK);
 	struct stat st;
 	ccl_artifact *a;
 
@@ -987,6 +1003,8 @@ ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 		ccl_fail(CCL_EXIT_INPUT, path, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
+	if (!from_stdin)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (!from_stdin && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
 		ccl_fail(CCL_EXIT_INPUT, path, "is a directory, expected an artifact");

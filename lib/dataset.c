@@ -64,7 +64,8 @@ static int slurp_entry(struct archive *ar, const char *path, uint8_t **data, siz
 static int open_fd(const char *path)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return ccl_fail(CCL_EXIT_INPUT, path, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {

@@ -128,28 +128,35 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
 
 int ccl_shard_load(ccl_shard *s, const char *path)
 {
+	ccl_artifact *a = ccl_artifact_read(path, "shard");
+	if (!a)
+		return -1;
+	if (ccl_shard_view(s, a, path)) {
+		ccl_artifact_free(a);
+		return -1;
+	}
+	s->artifact = a;
+	return 0;
+}
+
+int ccl_shard_view(ccl_shard *s, const ccl_artifact *a, const char *path)
+{
 	long classes, samples;
 
 	memset(s, 0, sizeof *s);
-	s->artifact = ccl_artifact_read(path, "shard");
-	if (!s->artifact)
-		return -1;
-	ccl_artifact *a = s->artifact;
 	struct ccl_tensor *images = ccl_artifact_tensor(a, path, "images", CCL_U8), *labels, *index;
 	if (!images || !(labels = ccl_artifact_tensor(a, path, "labels", CCL_U8)) ||
 	    !(index = ccl_artifact_tensor(a, path, "index", CCL_I32)) ||
 	    ccl_artifact_get_long(a, path, "classes", &classes) ||
 	    ccl_artifact_get_long(a, path, "samples", &samples))
-		goto fail;
+		return -1;
+	if (a->ntensors != 3)
+		return ccl_fail(CCL_EXIT_INPUT, path, "shard holds %d tensors, not images, labels and index", a->ntensors);
 	if (images->ndim != 4 || images->shape[1] < 1 || images->shape[1] > CCL_MAX_CHANNELS ||
-	    images->shape[0] != samples || labels->count != (size_t)samples || index->count != (size_t)samples) {
-		ccl_fail(CCL_EXIT_INPUT, path, "shard tensors disagree on the number of samples");
-		goto fail;
-	}
-	if (classes < 2 || classes > 256) {
-		ccl_fail(CCL_EXIT_INPUT, path, "implausible class count %ld", classes);
-		goto fail;
-	}
+	    images->shape[0] != samples || labels->count != (size_t)samples || index->count != (size_t)samples)
+		return ccl_fail(CCL_EXIT_INPUT, path, "shard tensors disagree on the number of samples");
+	if (classes < 2 || classes > 256)
+		return ccl_fail(CCL_EXIT_INPUT, path, "implausible class count %ld", classes);
 	s->n = (int)samples;
 	s->c = (int)images->shape[1];
 	s->h = (int)images->shape[2];
@@ -159,19 +166,15 @@ int ccl_shard_load(ccl_shard *s, const char *path)
 	s->labels = labels->data;
 	s->index = index->data;
 	for (int i = 0; i < s->n; i++)
-		if (s->labels[i] >= classes) {
-			ccl_fail(CCL_EXIT_INPUT, path, "label %u of sample %d is not below %ld", s->labels[i], i, classes);
-			goto fail;
-		}
+		if (s->labels[i] >= classes)
+			return ccl_fail(CCL_EXIT_INPUT, path, "label %u of sample %d is not below %ld", s->labels[i], i,
+			                classes);
 	if (parse_floats(a, path, "mean", s->mean, s->c) || parse_floats(a, path, "std", s->std, s->c))
-		goto fail;
+		return -1;
 	s->agent = -1;
 	if (ccl_artifact_get(a, "agent") && ccl_artifact_get_long(a, path, "agent", &s->agent))
-		goto fail;
+		return -1;
 	return 0;
-fail:
-	ccl_shard_free(s);
-	return -1;
 }
 
 void ccl_shard_free(ccl_shard *s)

@@ -63,6 +63,9 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
                               const struct ccl_transform *t);
 
 int ccl_shard_load(ccl_shard *s, const char *path);
+/* The same checks and fields for an artifact already read (ccl-info); the
+ * shard then points into `a` and does not own it. */
+int ccl_shard_view(ccl_shard *s, const ccl_artifact *a, const char *path);
 void ccl_shard_free(ccl_shard *s);
 
 /* Fails, naming `path`, unless the shard is agent `agent`'s training shard

@@ -99,7 +99,7 @@ int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, c
 	struct ccl_tensor *sums = ccl_artifact_tensor(a, path, "sums", CCL_F32), *counts;
 	if (!sums || !(counts = ccl_artifact_tensor(a, path, "counts", CCL_I32)))
 		return -1;
-	if (sums->ndim != 2 || counts->ndim != 1 || counts->shape[0] != sums->shape[0])
+	if (a->ntensors != 2 || sums->ndim != 2 || counts->ndim != 1 || counts->shape[0] != sums->shape[0])
 		return ccl_fail(CCL_EXIT_INPUT, path, "feature statistic tensors disagree in shape");
 	ccl_featstat_init(fs, (int)sums->shape[0], (int)sums->shape[1]);
 	const float *s = sums->data;
