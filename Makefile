@@ -43,13 +43,13 @@ UNITS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANS    := $(wildcard man/*.[1-8])
 
-DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev \
+DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev clang libclang-rt-14-dev \
                    libyaml-dev bats bats-assert bats-support bats-file \
                    zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
                    parallel openssh-server openssh-client slurm-wlm munge \
                    iproute2 procps strace
 
-.PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man
+.PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man fuzz
 
 all: $(TOOLS) $(UNITS)
 
@@ -59,6 +59,7 @@ help:
 	@echo 'make test          run the C unit tests and the bats tests'
 	@echo 'make check-asan    the same tests, built with ASan and UBSan'
 	@echo 'make bench         speed of partitioning and training (see tests/bench)'
+	@echo 'make fuzz          the libFuzzer harnesses, FUZZ_SECONDS (default 60) each (clang)'
 	@echo 'make install       install tools, man pages and completions under PREFIX ($(PREFIX))'
 	@echo 'make deps          install the Debian packages the project needs (root), or print the command'
 	@echo 'make lint-man      check the man pages with mandoc'
@@ -117,6 +118,43 @@ bench: all $(BENCHES)
 lint-man:
 	mandoc -Tlint -Wwarning $(MANS)
 
+# The fuzz harnesses (tests/fuzz): the library rebuilt with clang, libFuzzer,
+# ASan and UBSan, and with checksums not verified (that flag exists for the
+# harnesses only), each harness run FUZZ_SECONDS from seed corpora that
+# tests/fuzz/seeds.sh makes with the real tools.  A crash, leak or
+# sanitizer report fails the target and leaves the input in $(FUZZ_BUILD).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZERS      := artifact manifest idx cifar
+FUZZ_CFLAGS  := -O1 -g -std=c17 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -DCCL_VERSION='"$(VERSION)"' \
+                -DCCL_FUZZ_SKIP_CHECKSUMS -Ilib $(PKG_CFLAGS) -msse4.2 -fsanitize=fuzzer,address,undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(FUZZ_BUILD)/lib
+	clang $(subst -fsanitize=fuzzer$(COMMA),-fsanitize=fuzzer-no-link$(COMMA),$(FUZZ_CFLAGS)) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(shell pkg-config --libs $(PKGS)) -lm
+
+$(FUZZ_BUILD)/lib:
+	mkdir -p $@
+
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+COMMA := ,
+fuzz: all $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
+	@rm -rf $(FUZZ_BUILD)/seeds $(FUZZ_BUILD)/tmp && mkdir -p $(FUZZ_BUILD)/tmp && \
+	  CCL_BIN=$(BUILD)/bin tests/fuzz/seeds.sh $(FUZZ_BUILD)/seeds
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f && \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS) s" && \
+	  TMPDIR=$(FUZZ_BUILD)/tmp $(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=600000 -rss_limit_mb=2048 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+	    $(FUZZ_BUILD)/corpus/$$f $(FUZZ_BUILD)/seeds/$$f 2> $(FUZZ_BUILD)/fuzz_$$f.log || \
+	    { tail -40 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|cov:' $(FUZZ_BUILD)/fuzz_$$f.log | tail -4; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
@@ -139,4 +177,4 @@ demo: check-deps
 	@CCL_BIN=$(BUILD)/bin examples/demo.sh
 
 clean:
-	rm -rf build build-asan out
+	rm -rf build build-asan build-fuzz out

@@ -17,6 +17,7 @@
 #ifndef CCL_DATASET_H
 #define CCL_DATASET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ccl_dataset {

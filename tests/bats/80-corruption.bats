@@ -24,13 +24,6 @@ setup() { T=$BATS_TEST_TMPDIR; }
 
 REWRITE() { "$CCL_BIN/../tests/fixture_rewrite" "$@"; }
 
-# flip FILE OFFSET: inverts one byte.
-flip() {
-	local byte
-	byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "\\x$(printf %02x $((byte ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # variants SRC KIND FIRST_TENSOR DIR: writes the damaged copies of SRC into
 # DIR, one file per variant, and prints their paths.
 variants() {
@@ -44,7 +37,7 @@ variants() {
 	done
 	for at in 148 600 $((size / 2)) $((size - 1100)); do
 		cp "$src" "$dir/flip-$at"
-		flip "$dir/flip-$at" "$at"
+		flip_byte "$dir/flip-$at" "$at"
 	done
 	{ cat "$src"; echo junk; } > "$dir/garbage-after"
 	{ cat "$src"; head -c 512 /dev/zero; } > "$dir/zeros-after"
