@@ -4,7 +4,7 @@
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 CC      ?= cc
-PKGS    := openblas libarchive yaml-0.1
+PKGS    := openblas libarchive yaml-0.1 jansson
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
@@ -17,7 +17,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # usual way (the sanitizers need it).
 LINK ?= static
 ifeq ($(LINK),static)
-PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -lz \
+PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -ljansson -lz \
             $(shell pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.a -lpthread
 else
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -44,7 +44,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.
 MANS    := $(wildcard man/*.[1-8])
 
 DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev clang libclang-rt-14-dev \
-                   libyaml-dev bats bats-assert bats-support bats-file \
+                   libyaml-dev libjansson-dev bats bats-assert bats-support bats-file \
                    zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
                    parallel openssh-server openssh-client slurm-wlm munge \
                    iproute2 procps strace

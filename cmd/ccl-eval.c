@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "report.h"
 #include "gossip.h"
 #include "train.h"
 
@@ -39,24 +40,28 @@ static void handle(int opt, const char *v, void *ctx)
 	}
 }
 
-static void print_classes(const struct args *a, const struct ccl_eval_result *r, int classes)
+/* The accuracy of each class, in the table or the report. */
+static void print_classes(const struct args *a, ccl_report *report, const struct ccl_eval_result *r, int classes)
 {
 	if (!a->per_class)
 		return;
-	if (a->format == CCL_FORMAT_JSON)
-		printf(", \"per_class\": [");
-	else if (a->format == CCL_FORMAT_YAML)
-		printf("    per_class: [");
-	else
+	if (report) {
+		ccl_report_key(report, "per_class");
+		ccl_report_list(report, 1);
+	} else {
 		printf("   per class:");
+	}
 	for (int c = 0; c < classes; c++) {
 		double acc = r->class_total[c] ? (double)r->class_correct[c] / r->class_total[c] : 0;
-		if (a->format == CCL_FORMAT_TABLE)
-			printf(" %d:%.1f%%", c, 100 * acc);
+		if (report)
+			ccl_report_num(report, acc, 6);
 		else
-			printf("%s%.6f", c ? ", " : "", acc);
+			printf(" %d:%.1f%%", c, 100 * acc);
 	}
-	printf(a->format == CCL_FORMAT_JSON ? "]" : a->format == CCL_FORMAT_YAML ? "]\n" : "\n");
+	if (report)
+		ccl_report_end(report);
+	else
+		putchar('\n');
 }
 
 int main(int argc, char **argv)
@@ -89,35 +94,47 @@ int main(int argc, char **argv)
 		vecs[j] = models[j].params;
 	}
 	int classes = ccl_net_classes(models[0].net);
-	int json = a.format == CCL_FORMAT_JSON, yaml = a.format == CCL_FORMAT_YAML;
 	double sum = 0, sum2 = 0;
+	char shown[1024];
+	ccl_report *report = a.format == CCL_FORMAT_TABLE ? NULL : ccl_report_begin(a.format);
 
-	if (json)
-		printf("{\"test\": \"%s\", \"samples\": %d, \"models\": [\n", a.test, test.n);
-	else if (yaml)
-		printf("test: \"%s\"\nsamples: %d\nmodels:\n", a.test, test.n);
-	else
+	if (report) {
+		ccl_report_map(report, 0);
+		ccl_report_key(report, "test");
+		ccl_report_str(report, a.test);
+		ccl_report_key(report, "samples");
+		ccl_report_int(report, test.n);
+		ccl_report_key(report, "models");
+		ccl_report_list(report, 0);
+	} else {
 		printf("%-40s %9s %8s\n", "model", "accuracy", "loss");
+	}
 	for (int j = 0; j < n; j++) {
 		struct ccl_eval_result r;
 		ccl_evaluate(models[0].net, models[j].params, &test, &r);
 		sum += r.accuracy;
 		sum2 += r.accuracy * r.accuracy;
-		if (json)
-			printf("  {\"file\": \"%s\", \"agent\": %ld, \"accuracy\": %.6f, \"loss\": %.6f", argv[first + j],
-			       models[j].agent, r.accuracy, r.loss);
-		else if (yaml)
-			printf("  - file: \"%s\"\n    agent: %ld\n    accuracy: %.6f\n    loss: %.6f\n", argv[first + j],
-			       models[j].agent, r.accuracy, r.loss);
-		else
-			printf("%-40s %8.2f%% %8.4f\n", argv[first + j], 100 * r.accuracy, r.loss);
-		print_classes(&a, &r, classes);
-		if (json)
-			printf("}%s\n", j + 1 < n ? "," : "");
+		if (report) {
+			ccl_report_map(report, 0);
+			ccl_report_key(report, "file");
+			ccl_report_str(report, argv[first + j]);
+			ccl_report_key(report, "agent");
+			ccl_report_int(report, models[j].agent);
+			ccl_report_key(report, "accuracy");
+			ccl_report_num(report, r.accuracy, 6);
+			ccl_report_key(report, "loss");
+			ccl_report_num(report, r.loss, 6);
+		} else {
+			printf("%-40s %8.2f%% %8.4f\n", ccl_table_text(argv[first + j], shown, sizeof shown), 100 * r.accuracy,
+			       r.loss);
+		}
+		print_classes(&a, report, &r, classes);
+		if (report)
+			ccl_report_end(report);
 		ccl_eval_result_free(&r);
 	}
-	if (json)
-		printf("]");
+	if (report)
+		ccl_report_end(report);
 	if (n > 1) {
 		/* Population standard deviation over the models. */
 		double mean = sum / n, std = sqrt(fmax(0, sum2 / n - mean * mean));
@@ -127,22 +144,23 @@ int main(int argc, char **argv)
 		ccl_average(avg, vecs, NULL, n, np);
 		ccl_evaluate(models[0].net, avg, &test, &r);
 		double consensus = ccl_consensus_distance(vecs, n, np);
-		if (json)
-			printf(", \"mean_accuracy\": %.6f, \"std_accuracy\": %.6f, \"average_model_accuracy\": %.6f, "
-			       "\"average_model_loss\": %.6f, \"consensus_distance\": %.9g",
-			       mean, std, r.accuracy, r.loss, consensus);
-		else if (yaml)
-			printf("mean_accuracy: %.6f\nstd_accuracy: %.6f\naverage_model_accuracy: %.6f\naverage_model_loss: %.6f\n"
-			       "consensus_distance: %.9g\n",
-			       mean, std, r.accuracy, r.loss, consensus);
-		else
+		if (report) {
+			const char *keys[] = {"mean_accuracy", "std_accuracy", "average_model_accuracy", "average_model_loss",
+			                      "consensus_distance"};
+			double values[] = {mean, std, r.accuracy, r.loss, consensus};
+			for (int k = 0; k < 5; k++) {
+				ccl_report_key(report, keys[k]);
+				ccl_report_num(report, values[k], k < 4 ? 6 : 9);
+			}
+		} else {
 			printf("%-40s %8.2f%% (std %.2f)\n%-40s %8.2f%% %8.4f\n%-40s %.6g\n", "mean over models", 100 * mean,
 			       100 * std, "average of the models", 100 * r.accuracy, r.loss, "consensus distance", consensus);
+		}
 		ccl_eval_result_free(&r);
 		free(avg);
 	}
-	if (json)
-		printf("}\n");
+	if (report)
+		ccl_report_finish(report);
 	ccl_finish_stdout();
 	for (int j = 0; j < n; j++)
 		ccl_agent_free(&models[j]);

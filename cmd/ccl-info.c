@@ -14,6 +14,7 @@
 #include "artifact.h"
 #include "cli.h"
 #include "error.h"
+#include "report.h"
 #include "train.h"
 
 enum { OPT_FORMAT, OPT_QUIET };
@@ -37,42 +38,59 @@ static void handle(int opt, const char *v, void *ctx)
 		a->quiet = 1;
 }
 
-static void print_artifact(const struct args *args, const char *path, const ccl_artifact *a, long bytes, int first)
+static void print_table(const char *path, const ccl_artifact *a, long bytes)
 {
-	int json = args->format == CCL_FORMAT_JSON;
-	if (args->format == CCL_FORMAT_TABLE) {
-		if (bytes >= 0)
-			printf("%s: %s artifact, %ld bytes\n", path, a->kind, bytes);
-		else
-			printf("%s: %s artifact\n", path, a->kind);
-		for (int i = 0; i < a->nmeta; i++)
-			printf("  %-12s %s\n", a->meta[i].key, a->meta[i].value);
-		for (int i = 0; i < a->ntensors; i++) {
-			const struct ccl_tensor *t = &a->tensors[i];
-			printf("  tensor %-10s %-3s [", t->name, ccl_dtype_name(t->dtype));
-			for (int d = 0; d < t->ndim; d++)
-				printf("%s%lld", d ? " x " : "", (long long)t->shape[d]);
-			printf("]\n");
-		}
-		return;
-	}
-	printf(json ? "%s  {\"file\": \"%s\", \"kind\": \"%s\"" : "%s- file: \"%s\"\n  kind: %s\n", json && !first ? ",\n" : "",
-	       path, a->kind);
+	char shown[1024];
+	printf("%s: %s artifact", ccl_table_text(path, shown, sizeof shown), a->kind);
 	if (bytes >= 0)
-		printf(json ? ", \"bytes\": %ld" : "  bytes: %ld\n", bytes);
+		printf(", %ld bytes", bytes);
+	putchar('\n');
 	for (int i = 0; i < a->nmeta; i++)
-		printf(json ? ", \"%s\": \"%s\"" : "  %s: \"%s\"\n", a->meta[i].key, a->meta[i].value);
-	printf(json ? ", \"tensors\": [" : "  tensors:\n");
+		printf("  %-12s %s\n", a->meta[i].key, ccl_table_text(a->meta[i].value, shown, sizeof shown));
 	for (int i = 0; i < a->ntensors; i++) {
 		const struct ccl_tensor *t = &a->tensors[i];
-		printf(json ? "%s{\"name\": \"%s\", \"dtype\": \"%s\", \"shape\": [" : "%s    - {name: %s, dtype: %s, shape: [",
-		       json && i ? ", " : "", t->name, ccl_dtype_name(t->dtype));
+		printf("  tensor %-10s %-3s [", t->name, ccl_dtype_name(t->dtype));
 		for (int d = 0; d < t->ndim; d++)
-			printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
-		printf(json ? "]}" : "]}\n");
+			printf("%s%lld", d ? " x " : "", (long long)t->shape[d]);
+		printf("]\n");
 	}
-	if (json)
-		printf("]}");
+}
+
+/* One entry of the YAML or JSON list: file, kind, bytes, the metadata as
+ * strings, and the tensors. */
+static void report_artifact(ccl_report *r, const char *path, const ccl_artifact *a, long bytes)
+{
+	ccl_report_map(r, 0);
+	ccl_report_key(r, "file");
+	ccl_report_str(r, path);
+	ccl_report_key(r, "kind");
+	ccl_report_str(r, a->kind);
+	if (bytes >= 0) {
+		ccl_report_key(r, "bytes");
+		ccl_report_int(r, bytes);
+	}
+	for (int i = 0; i < a->nmeta; i++) {
+		ccl_report_key(r, a->meta[i].key);
+		ccl_report_str(r, a->meta[i].value);
+	}
+	ccl_report_key(r, "tensors");
+	ccl_report_list(r, 0);
+	for (int i = 0; i < a->ntensors; i++) {
+		const struct ccl_tensor *t = &a->tensors[i];
+		ccl_report_map(r, 1);
+		ccl_report_key(r, "name");
+		ccl_report_str(r, t->name);
+		ccl_report_key(r, "dtype");
+		ccl_report_str(r, ccl_dtype_name(t->dtype));
+		ccl_report_key(r, "shape");
+		ccl_report_list(r, 1);
+		for (int d = 0; d < t->ndim; d++)
+			ccl_report_int(r, t->shape[d]);
+		ccl_report_end(r);
+		ccl_report_end(r);
+	}
+	ccl_report_end(r);
+	ccl_report_end(r);
 }
 
 /* The checks the tools that use a kind make: its keys and tensors are
@@ -104,12 +122,15 @@ int main(int argc, char **argv)
 	                          "Verify each artifact completely (manifest and tensor checksums, structure,\n"
 	                          "finite values) and print its kind, metadata and tensors.  '-' reads stdin.",
 	                          handle, &args);
-	int status = 0, shown = 0;
+	int status = 0;
 
 	if (first == argc)
 		ccl_usage_error("no FILE given");
-	if (args.format == CCL_FORMAT_JSON && !args.quiet)
-		printf("[\n");
+	ccl_report *report = NULL;
+	if (args.format != CCL_FORMAT_TABLE && !args.quiet) {
+		report = ccl_report_begin(args.format);
+		ccl_report_list(report, 0);
+	}
 	for (int i = first; i < argc; i++) {
 		ccl_artifact *a = ccl_artifact_read(argv[i], NULL);
 		struct stat st;
@@ -125,12 +146,14 @@ int main(int argc, char **argv)
 			continue;
 		}
 		long bytes = strcmp(argv[i], "-") && stat(argv[i], &st) == 0 ? (long)st.st_size : -1;
-		if (!args.quiet)
-			print_artifact(&args, argv[i], a, bytes, !shown++);
+		if (report)
+			report_artifact(report, argv[i], a, bytes);
+		else if (!args.quiet)
+			print_table(argv[i], a, bytes);
 		ccl_artifact_free(a);
 	}
-	if (args.format == CCL_FORMAT_JSON && !args.quiet)
-		printf("%s]\n", shown ? "\n" : "");
+	if (report)
+		ccl_report_finish(report);
 	ccl_finish_stdout();
 	return status;
 }

@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "error.h"
 #include "partition.h"
+#include "report.h"
 #include "shard.h"
 
 enum {
@@ -95,19 +96,34 @@ static void print_histogram(const struct args *a, size_t *hist, const size_t *co
 		}
 		return;
 	}
-	int json = a->format == CCL_FORMAT_JSON;
-	printf(json ? "{\"dataset\": \"%s\", \"scheme\": \"%s\", \"alpha\": %g, \"seed\": %llu, \"classes\": %d, \"agents\": [\n"
-	            : "dataset: %s\nscheme: %s\nalpha: %g\nseed: %llu\nclasses: %d\nagents:\n",
-	       a->dataset, ccl_scheme_name(a->scheme), a->alpha, (unsigned long long)a->seed, classes);
+	ccl_report *r = ccl_report_begin(a->format);
+	ccl_report_map(r, 0);
+	ccl_report_key(r, "dataset");
+	ccl_report_str(r, a->dataset);
+	ccl_report_key(r, "scheme");
+	ccl_report_str(r, ccl_scheme_name(a->scheme));
+	ccl_report_key(r, "alpha");
+	ccl_report_num(r, a->alpha, 17);
+	ccl_report_key(r, "seed");
+	ccl_report_int(r, (long long)a->seed);
+	ccl_report_key(r, "classes");
+	ccl_report_int(r, classes);
+	ccl_report_key(r, "agents");
+	ccl_report_list(r, 0);
 	for (int k = 0; k < a->agents; k++) {
-		printf(json ? "  {\"agent\": %d, \"samples\": %zu, \"histogram\": [" : "  - agent: %d\n    samples: %zu\n    histogram: [",
-		       k, counts[k]);
+		ccl_report_map(r, 0);
+		ccl_report_key(r, "agent");
+		ccl_report_int(r, k);
+		ccl_report_key(r, "samples");
+		ccl_report_int(r, (long long)counts[k]);
+		ccl_report_key(r, "histogram");
+		ccl_report_list(r, 1);
 		for (int c = 0; c < classes; c++)
-			printf("%s%zu", c ? ", " : "", hist[(size_t)k * classes + c]);
-		printf(json ? "]}%s\n" : "]\n", k + 1 < a->agents ? "," : "");
+			ccl_report_int(r, (long long)hist[(size_t)k * classes + c]);
+		ccl_report_end(r);
+		ccl_report_end(r);
 	}
-	if (json)
-		printf("]}\n");
+	ccl_report_finish(r);
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "report.h"
 #include "topology.h"
 
 enum { OPT_AGENTS, OPT_TOPOLOGY, OPT_WEIGHTS, OPT_AGENT, OPT_FORMAT };
@@ -63,11 +64,19 @@ int main(int argc, char **argv)
 		ccl_die();
 
 	int from = a.agent >= 0 ? a.agent : 0, to = a.agent >= 0 ? a.agent + 1 : a.agents;
-	if (a.format == FORMAT_YAML)
-		printf("topology: %s\nagents: %d\ngamma: %g\nnodes:\n", t.name, t.n, t.gamma);
-	else if (a.format == FORMAT_JSON)
-		printf("{\"topology\": \"%s\", \"agents\": %d, \"gamma\": %g, \"nodes\": [\n", t.name, t.n, t.gamma);
-	else if (a.format == FORMAT_TABLE)
+	ccl_report *r = NULL;
+	if (a.format == FORMAT_YAML || a.format == FORMAT_JSON) {
+		r = ccl_report_begin(a.format == FORMAT_YAML ? CCL_FORMAT_YAML : CCL_FORMAT_JSON);
+		ccl_report_map(r, 0);
+		ccl_report_key(r, "topology");
+		ccl_report_str(r, t.name);
+		ccl_report_key(r, "agents");
+		ccl_report_int(r, t.n);
+		ccl_report_key(r, "gamma");
+		ccl_report_num(r, t.gamma, 6);
+		ccl_report_key(r, "nodes");
+		ccl_report_list(r, 0);
+	} else if (a.format == FORMAT_TABLE)
 		printf("%s of %d agents (averaging rate gamma %g)\n%5s %8s  %s\n", t.name, t.n, t.gamma, "agent", "self",
 		       "neighbour:weight");
 	for (int i = from; i < to; i++) {
@@ -79,22 +88,27 @@ int main(int argc, char **argv)
 				printf(a.format == FORMAT_TABLE ? " %d:%.6f" : " %d:%.17g", t.neighbours[i][k], t.weights[i][k]);
 			putchar('\n');
 			break;
-		case FORMAT_YAML:
-		case FORMAT_JSON: {
-			int json = a.format == FORMAT_JSON;
-			printf(json ? "  {\"agent\": %d, \"self_weight\": %.17g, \"neighbours\": [" : "  - agent: %d\n    self_weight: %.17g\n    neighbours: [",
-			       i, t.self_weight[i]);
+		default:
+			ccl_report_map(r, 0);
+			ccl_report_key(r, "agent");
+			ccl_report_int(r, i);
+			ccl_report_key(r, "self_weight");
+			ccl_report_num(r, t.self_weight[i], 17);
+			ccl_report_key(r, "neighbours");
+			ccl_report_list(r, 1);
 			for (int k = 0; k < t.degree[i]; k++)
-				printf("%s%d", k ? ", " : "", t.neighbours[i][k]);
-			printf(json ? "], \"weights\": [" : "]\n    weights: [");
+				ccl_report_int(r, t.neighbours[i][k]);
+			ccl_report_end(r);
+			ccl_report_key(r, "weights");
+			ccl_report_list(r, 1);
 			for (int k = 0; k < t.degree[i]; k++)
-				printf("%s%.17g", k ? ", " : "", t.weights[i][k]);
-			printf(json ? "]}%s\n" : "]\n", i + 1 < to ? "," : "");
-		}
+				ccl_report_num(r, t.weights[i][k], 17);
+			ccl_report_end(r);
+			ccl_report_end(r);
 		}
 	}
-	if (a.format == FORMAT_JSON)
-		printf("]}\n");
+	if (r)
+		ccl_report_finish(r);
 	ccl_topology_free(&t);
 	ccl_finish_stdout();
 	return 0;

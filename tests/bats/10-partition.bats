@@ -142,7 +142,7 @@ setup() {
 @test "Fashion-MNIST, 16 agents, alpha 0.01, seed 123: 3,750 each, disjoint, covering" {
 	run ccl-partition -n 16 --alpha 0.01 --seed 123 -o "$T/a" --format json
 	assert_success
-	[ "$(grep -c '"samples": 3750' <<<"$output")" -eq 16 ]
+	[ "$(grep -o '"samples": 3750' <<<"$output" | wc -l)" -eq 16 ]
 	for k in $(seq -f %03g 0 15); do tensor_i32 "$T/a/shard-$k.ccl" index; done > "$T/all"
 	[ "$(wc -l < "$T/all")" -eq 60000 ]
 	[ "$(sort -n -u "$T/all" | wc -l)" -eq 60000 ]
@@ -182,7 +182,7 @@ setup() {
 	printf 'agents: 8\nscheme: iid\nseed: 5\n' > "$T/c.yaml"
 	run ccl-partition --config "$T/c.yaml" -n 4 -o "$T/a" --format yaml
 	assert_success
-	assert_output --partial "scheme: iid"
+	assert_output --partial 'scheme: "iid"'
 	assert_output --partial "samples: 15000"
 	printf 'agents: [1\n' > "$T/bad.yaml"
 	run ccl-partition --config "$T/bad.yaml" -o "$T/a"

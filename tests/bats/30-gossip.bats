@@ -236,3 +236,24 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	assert_output "ccl-featstat: $P/shard-001.ccl: is agent 1's shard; the state is agent 0's"
 	assert_file_not_exist "$T/fs.ccl"
 }
+
+@test "names with quotes, backslashes, tabs and escape sequences come out escaped in every format" {
+	name=$T/$'evil"\\\t\e[2J.ccl'
+	cp "$P/m0.ccl" "$name"
+	run ccl-info --format json "$name"
+	assert_success
+	assert_output --partial '"file": "'"$T"'/evil\"\\\t\u001B[2J.ccl"'
+	run ccl-info --format yaml "$name"
+	assert_output --partial '- file: "'"$T"'/evil\"\\\t\e[2J.ccl"'
+	run ccl-info "$name"
+	assert_line --index 0 "$T/evil\"\\\\\\t\\x1b[2J.ccl: model artifact, 249856 bytes"
+	run ccl-eval -t "$P/test.ccl" --format json "$name"
+	assert_output --partial '"file": "'"$T"'/evil\"\\\t\u001B[2J.ccl"'
+	run ccl-eval -t "$P/test.ccl" "$name"
+	assert_line --index 1 --partial "$T/evil\"\\\\\\t\\x1b[2J.ccl"
+	# No raw escape character reaches the terminal in any form.
+	for format in table yaml json; do
+		run ccl-info --format "$format" "$name"
+		[[ $output != *$'\e'* && $output != *$'\t'* ]]
+	done
+}
