@@ -82,3 +82,18 @@ run_experiment() {
 	assert_failure 2
 	assert_output "seed-study.sh: name at least one method or NAME=OPTIONS"
 }
+
+@test "the stable CCL variant (lambda_m 0.01) runs, with both terms, in either batch order" {
+	for order in shared independent; do
+		run run_experiment --method ccl --lambda-m 0.01 --batch-order "$order" --epochs 1 --milestones none \
+			--out "$BATS_TEST_TMPDIR/$order"
+		assert_success
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/$order/results.csv")" -eq 2 ]
+		# Its steps carry both terms, the model-variant one at 0.01.
+		run env CCL_PRINT=1 "$EXAMPLES/agent-step.sh" "$BATS_TEST_TMPDIR/$order" train 4 1
+		assert_output --partial " --lambda-m 0.01 --lambda-d 0.1"
+		assert_output --regexp "-N [^ ]*/model-0.ccl -f [^ ]*/fs-0-1.ccl"
+		run ccl-info --format yaml "$BATS_TEST_TMPDIR/$order/iter/000004/model-1.ccl"
+		assert_output --partial "batch_order: \"$order\""
+	done
+}
