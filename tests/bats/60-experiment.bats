@@ -97,3 +97,14 @@ run_experiment() {
 		assert_output --partial "batch_order: \"$order\""
 	done
 }
+
+@test "a one-epoch plan says that both milestones fall at epoch 0" {
+	run env CCL_BIN="$CCL_BIN" "$EXAMPLES/plan.sh" --data "$D" --agents 4 --alpha 0.5 --epochs 1 --batch 16 \
+		--out "$BATS_TEST_TMPDIR/p"
+	assert_success
+	assert_output --partial "plan.sh: with --epochs 1 both milestones fall at epoch 0 (the authors' rule)"
+	grep -q "MILESTONES=0,0 " "$BATS_TEST_TMPDIR/p/plan.env"
+	run env CCL_BIN="$CCL_BIN" "$EXAMPLES/plan.sh" --data "$D" --agents 4 --alpha 0.5 --epochs 1 --batch 16 \
+		--milestones none --out "$BATS_TEST_TMPDIR/p"
+	refute_output --partial "milestones fall"
+}
