@@ -20,7 +20,8 @@
 # Results: DIR/study.csv (one row per run) and DIR/summary.md (one row per
 # SPEC: the final local-model accuracy, mean over agents, then mean and
 # standard deviation of that over the seeds that finished; the same for the
-# averaged model; the diverged runs), which is also printed.  The status is
+# averaged model; the diverged runs; then every run's figures by seed),
+# which is also printed.  The status is
 # non-zero only if a run failed for another reason than divergence.
 set -euo pipefail
 
@@ -137,5 +138,24 @@ awk -F, -v epochs="$epochs" '
 		}
 		printf "\n%d epochs a run; epochs and steps counted from 0.\n", epochs
 	}' "$out/study.csv" > "$out/summary.md"
+# And every run: the final mean local accuracy (averaged model in brackets)
+# per seed, or where it diverged.
+awk -F, '
+	NR == 1 { next }
+	!($1 in seen) { seen[$1] = 1; order[++names] = $1 }
+	!($2 in seed_seen) { seed_seen[$2] = 1; seeds[++nseeds] = $2 }
+	{ cell[$1, $2] = $3 }
+	$3 == "finished" { cell[$1, $2] = sprintf("%.2f (%.2f)", 100 * $5, 100 * $7) }
+	$3 == "diverged" { cell[$1, $2] = sprintf("diverged: epoch %s step %s agent %s", $9, $10, $11) }
+	END {
+		printf "\n| run |"; for (s = 1; s <= nseeds; s++) printf " seed %s |", seeds[s]; printf "\n|---|"
+		for (s = 1; s <= nseeds; s++) printf "---|"; printf "\n"
+		for (i = 1; i <= names; i++) {
+			printf "| %s |", order[i]
+			for (s = 1; s <= nseeds; s++) printf " %s |", cell[order[i], seeds[s]]
+			printf "\n"
+		}
+		printf "\nEach cell: mean local accuracy over the agents at the end, in %%, and the averaged model'"'"'s in brackets.\n"
+	}' "$out/study.csv" >> "$out/summary.md"
 cat "$out/summary.md"
 ! grep -q ',failed,' "$out/study.csv"
