@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 			ccl_die();
 		if (ccl_shard_check_batch(&shard, a.shard, a.batch))
 			ccl_die();
-		count = ccl_next_batch(&state, &shard, a.batch, rows);
+		count = ccl_next_batch(&state, &shard, a.batch, NULL, rows);
 	}
 
 	for (int m = 0; m < a.n_models; m++) {

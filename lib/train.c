@@ -24,17 +24,24 @@ void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch,
 		++*epoch, *step = 0;
 }
 
-int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, uint32_t *rows)
+int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
+                   uint32_t *rows)
 {
+	struct ccl_order_cache once = {-1, NULL};
 	long epoch, step;
+
+	if (!cache)
+		cache = &once;
 	ccl_next_batch_position(a, shard->n, batch, &epoch, &step);
-	/* Shuffling the whole shard per batch costs microseconds against the
-	 * step's milliseconds, and keeps no order cached between calls. */
-	uint32_t *order = ccl_xmalloc((size_t)shard->n * sizeof *order);
+	if (!cache->order || cache->epoch != epoch) {
+		if (!cache->order)
+			cache->order = ccl_xmalloc((size_t)shard->n * sizeof *cache->order);
+		ccl_epoch_order(a->seed, a->order, a->agent, epoch, cache->order, (size_t)shard->n);
+		cache->epoch = epoch;
+	}
 	long start = step * batch, count = shard->n - start < batch ? shard->n - start : batch;
-	ccl_epoch_order(a->seed, a->order, a->agent, epoch, order, (size_t)shard->n);
-	memcpy(rows, order + start, (size_t)count * sizeof *rows);
-	free(order);
+	memcpy(rows, cache->order + start, (size_t)count * sizeof *rows);
+	free(once.order);
 	return (int)count;
 }
 
@@ -135,6 +142,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	const float **cross_rows = ccl_xcalloc((size_t)cfg->n_neighbours + 1, sizeof *cross_rows);
 	float *mu = use_d ? ccl_xmalloc((size_t)classes * dim * sizeof *mu) : NULL;
 	struct ccl_featstat pooled = {0};
+	struct ccl_order_cache orders = {-1, NULL};
 
 	if (use_d)
 		ccl_featstat_init(&pooled, classes, dim);
@@ -142,7 +150,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	ccl_next_batch_position(state, shard->n, B, &state->epoch, &state->step);
 
 	for (long s = 0; s < cfg->steps; s++) {
-		int b = ccl_next_batch(state, shard, B, rows);
+		int b = ccl_next_batch(state, shard, B, &orders, rows);
 		double lr = ccl_train_lr(cfg, state->epoch);
 		ccl_shard_batch(shard, rows, b, x, labels);
 
@@ -202,6 +210,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	free(dz);
 	free(dlogits);
 	free(grad);
+	free(orders.order);
 	free(rows);
 	free(labels);
 	free(x);

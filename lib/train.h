@@ -61,10 +61,20 @@ double ccl_train_lr(const struct ccl_train_config *config, long epoch);
  * epoch. */
 void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch, long *step);
 
+/* An epoch's visiting order, kept between the batches of that epoch so
+ * that K local steps shuffle the shard once, not K times.  Start with
+ * {-1, NULL} and free `order` when done. */
+struct ccl_order_cache {
+	long epoch;
+	uint32_t *order;
+};
+
 /* The shard rows of the agent's next mini-batch (its seed, batch order,
  * agent number and next position); returns how many.  The one place a
- * batch is decided: ccl_train and ccl-featstat both take it from here. */
-int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, uint32_t *rows);
+ * batch is decided: ccl_train and ccl-featstat both take it from here.
+ * `cache` (for one shard and agent) may be NULL. */
+int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
+                   uint32_t *rows);
 
 void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim);
 void ccl_featstat_free(struct ccl_featstat *fs);

@@ -34,7 +34,7 @@ static int rows_of(const ccl_agent *a, uint32_t *rows)
 	ccl_shard shard;
 	memset(&shard, 0, sizeof shard);
 	shard.n = N;
-	return ccl_next_batch(a, &shard, B, rows);
+	return ccl_next_batch(a, &shard, B, NULL, rows);
 }
 
 static int same_rows(long agent1, long agent2, enum ccl_batch_order order, uint64_t seed, long epoch, long step)
