@@ -7,19 +7,22 @@
  * i's next ccl-train-step uses (read from i's state), or the whole shard.
  * With --allow-missing a model that is not there (after --wait) gives no
  * statistic; its receiver's ccl-train-step --allow-missing goes on without.
+ * --clip, --noise, --noise-key and --min-count release the statistic
+ * privately (featstat.h); each file then records its privacy loss.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "error.h"
+#include "privacy.h"
 #include "train.h"
 
 #define MAX_MODELS 64
 
 enum {
 	OPT_SHARD, OPT_STATE, OPT_WHOLE, OPT_BATCH, OPT_MODEL, OPT_OUTPUT, OPT_WAIT, OPT_ALLOW_MISSING, OPT_THREADS,
-	OPT_VERBOSE
+	OPT_VERBOSE, OPT_CLIP, OPT_NOISE, OPT_NOISE_KEY, OPT_MIN_COUNT
 };
 
 static const struct ccl_option options[] = {
@@ -32,12 +35,17 @@ static const struct ccl_option options[] = {
 	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing models (default 0)"},
 	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "skip models still missing (their output is not written)"},
 	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
-	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes written on stderr"},
+	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print the bytes written (and the privacy loss) on stderr"},
+	[OPT_CLIP] = {"clip", 0, "C", "scale every feature vector to L2 norm at most C"},
+	[OPT_NOISE] = {"noise", 0, "SIGMA", "Gaussian noise: sigma C on each sum, sigma on each count (needs --clip)"},
+	[OPT_NOISE_KEY] = {"noise-key", 0, "FILE", "the sender's secret the noise is drawn with (needed with --noise)"},
+	[OPT_MIN_COUNT] = {"min-count", 0, "K", "withhold the classes whose released count is below K"},
 	{0},
 };
 
 struct args {
-	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS];
+	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS], *noise_key;
+	struct ccl_privacy privacy;
 	int whole, batch, n_models, n_outputs, threads, verbose, allow_missing;
 	double wait;
 };
@@ -56,6 +64,10 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
 	case OPT_VERBOSE: a->verbose = 1; break;
+	case OPT_CLIP: a->privacy.clip = ccl_parse_double("clip", v, 0, 1e9, 1); break;
+	case OPT_NOISE: a->privacy.noise = ccl_parse_double("noise", v, 0, 1e9, 1); break;
+	case OPT_NOISE_KEY: a->noise_key = v; break;
+	case OPT_MIN_COUNT: a->privacy.min_count = (int)ccl_parse_long("min-count", v, 0, 1000000); break;
 	}
 }
 
@@ -69,7 +81,8 @@ int main(int argc, char **argv)
 
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-featstat -d SHARD (-S STATE | --whole) [--batch B] -M MODEL -o OUT\n"
-	                          "                    [-M MODEL -o OUT]... [--wait SECONDS] [--allow-missing]",
+	                          "                    [-M MODEL -o OUT]... [--wait SECONDS] [--allow-missing]\n"
+	                          "                    [--clip C [--noise SIGMA --noise-key FILE]] [--min-count K]",
 	                          "Compute the class-wise sums and counts of the features of a shard's batch (the\n"
 	                          "one the state's next training step uses) or of the whole shard, under each\n"
 	                          "model given, and write one feature statistic artifact per model.",
@@ -82,6 +95,15 @@ int main(int argc, char **argv)
 		ccl_usage_error("%d --model but %d -o/--output: give one output per model", a.n_models, a.n_outputs);
 	if (!a.state == !a.whole)
 		ccl_usage_error("give exactly one of --state and --whole");
+	if (a.privacy.noise > 0 && !a.privacy.clip)
+		ccl_usage_error("--noise needs --clip: the noise is sigma times the clipping bound");
+	if (a.privacy.noise > 0 && !a.noise_key)
+		ccl_usage_error("--noise needs --noise-key: noise drawn from the shared seed could be "
+		                "regenerated and subtracted by any neighbour");
+	if (a.noise_key && !a.privacy.noise)
+		ccl_usage_error("--noise-key is only used with --noise");
+	if (a.noise_key && ccl_privacy_read_key(&a.privacy.key, a.noise_key))
+		ccl_die();
 	ccl_set_threads(a.threads);
 	int present[MAX_MODELS], kept = 0;
 	a.n_models = ccl_cli_await_inputs(a.models, a.n_models, a.wait, a.allow_missing, present);
@@ -111,25 +133,25 @@ int main(int argc, char **argv)
 		if (ccl_agent_load(&model, a.models[m], NULL) || ccl_agent_check_shard(&model, &shard, a.shard) ||
 		    (state.net && ccl_agent_check_compatible(&state, &model, a.models[m])))
 			ccl_die();
+		struct ccl_release release = {shard.agent, -1, -1, &model};
+		if (state.net)
+			ccl_next_batch_position(&state, shard.n, a.batch, &release.epoch, &release.step);
 		ccl_featstat_init(&fs, ccl_net_classes(model.net), ccl_net_feature_dim(model.net));
-		ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count);
+		ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count, a.privacy.clip);
 		if (ccl_featstat_check_finite(&fs, a.models[m]))
 			ccl_die();
-		ccl_artifact *out = ccl_featstat_to_artifact(&fs);
-		ccl_artifact_set(out, "arch", "%s", ccl_net_arch(model.net));
-		ccl_artifact_set(out, "data_agent", "%ld", shard.agent);
-		ccl_artifact_set(out, "model_agent", "%ld", model.agent);
-		if (state.net) {
-			ccl_artifact_set(out, "epoch", "%ld", state.epoch);
-			ccl_artifact_set(out, "step", "%ld", state.step);
-		}
-		ccl_artifact_set(out, "samples", "%d", count);
+		ccl_featstat_privatize(&fs, &a.privacy, &release);
+		ccl_artifact *out = ccl_featstat_to_artifact(&fs, &release, count, &a.privacy);
 		long bytes = ccl_artifact_write(out, a.outputs[m]);
 		if (bytes < 0)
 			ccl_die();
 		if (a.verbose)
 			fprintf(stderr, "%s: %s: %d x %d statistic, %ld bytes (payload %ld)\n", ccl_progname(), a.outputs[m],
 			        fs.classes, fs.dim, bytes, (long)((fs.dim + 1) * fs.classes * 4));
+		if (a.verbose && a.privacy.noise > 0)
+			fprintf(stderr, "%s: %s: released with rho %.6g (zCDP; epsilon %.4g at delta 1e-5 alone)\n",
+			        ccl_progname(), a.outputs[m], ccl_privacy_rho(a.privacy.noise),
+			        ccl_privacy_epsilon(ccl_privacy_rho(a.privacy.noise), 1e-5));
 		ccl_artifact_free(out);
 		ccl_featstat_free(&fs);
 		ccl_agent_free(&model);

@@ -95,34 +95,6 @@ static void handle(int opt, const char *v, void *ctx)
 	}
 }
 
-/* A received statistic must describe this agent's model and feature space. */
-static int load_featstat(struct ccl_featstat *fs, const char *path, const ccl_agent *state)
-{
-	ccl_artifact *art = ccl_artifact_read(path, "featstat");
-	long model_agent;
-	int rc = -1;
-	if (!art)
-		return -1;
-	if (ccl_artifact_get_long(art, path, "model_agent", &model_agent) || ccl_featstat_from_artifact(fs, art, path))
-		goto out;
-	if (fs->classes != ccl_net_classes(state->net) || fs->dim != ccl_net_feature_dim(state->net)) {
-		ccl_fail(CCL_EXIT_INPUT, path, "statistic of %d classes x %d features; the model has %d x %d", fs->classes,
-		         fs->dim, ccl_net_classes(state->net), ccl_net_feature_dim(state->net));
-		ccl_featstat_free(fs);
-		goto out;
-	}
-	if (model_agent != state->agent) {
-		ccl_fail(CCL_EXIT_INPUT, path, "was computed with agent %ld's model, not agent %ld's", model_agent,
-		         state->agent);
-		ccl_featstat_free(fs);
-		goto out;
-	}
-	rc = 0;
-out:
-	ccl_artifact_free(art);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	struct args a = {.threads = 1,
@@ -171,7 +143,7 @@ int main(int argc, char **argv)
 		    ccl_agent_check_compatible(&state, &neighbours[j], a.neighbours[j]))
 			ccl_die();
 	for (int j = 0; j < a.n_featstats; j++)
-		if (load_featstat(&received[j], a.featstats[j], &state))
+		if (ccl_featstat_load(&received[j], a.featstats[j], &state))
 			ccl_die();
 	a.cfg.neighbours = neighbours;
 	a.cfg.n_neighbours = a.n_neighbours;

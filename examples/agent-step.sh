@@ -62,6 +62,11 @@ merge() {
 featstat() {
 	local args=() j
 	[ "$METHOD" = ccl ] || return 0
+	# Private statistics: the plan's options (joined by commas) and, with
+	# noise, this agent's secret key.
+	IFS=, read -ra args <<<"${PRIVACY:-}"
+	[[ ${PRIVACY:-} != *--noise* ]] || printf -v key '%s/keys/agent-%03d.key' "$dir" "$i"
+	[[ ${PRIVACY:-} != *--noise* ]] || args+=(--noise-key "$key")
 	for j in ${NEIGHBOURS[i]}; do args+=(-M "$prev/model-$j.ccl" -o "$now/fs-$i-$j.ccl"); done
 	run "$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${args[@]}"
 }
@@ -79,7 +84,7 @@ train() {
 
 # agent_step DIR PHASE T I: agent I's share of phase PHASE of iteration T.
 agent_step() {
-	local dir=$1 phase=$2 t=$3 i=$4 now prev shard input_opts=()
+	local dir=$1 phase=$2 t=$3 i=$4 now prev shard key input_opts=()
 	load_plan "$dir"
 	[[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros
 	[[ $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; return 2; }

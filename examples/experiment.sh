@@ -5,7 +5,8 @@
 #   examples/experiment.sh [--agents 16] [--topology ring] [--alpha 0.01]
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
-#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--data IDX_DIR] [--out DIR]
+#       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--clip C] [--noise SIGMA]
+#       [--epsilon E] [--delta D] [--min-count K] [--data IDX_DIR] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -15,7 +16,9 @@
 # at a time.  After every epoch a CSV line is appended to DIR/results.csv:
 # local-model accuracy (mean, standard deviation), the averaged model's
 # accuracy, consensus distance, bytes sent per agent (parameters, feature
-# statistics) and wall time.
+# statistics), wall time and the epsilon the feature statistics have cost
+# so far (at the plan's delta; 0 when none are sent, inf when they are sent
+# without noise; ccl-privacy(1)).
 #
 # This is examples/plan.sh followed by the bash engine (examples/run-bash.sh)
 # one epoch at a time, keeping only the newest iteration's files.  The final
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--method) method=$2; plan_args+=("$1" "$2") ;;
 	--topology) topology=$2; plan_args+=("$1" "$2") ;;
 	--agents) agents=$2; plan_args+=("$1" "$2") ;;
-	-h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) [ $# -ge 2 ] || { echo "experiment.sh: option '$1' needs a value" >&2; exit 2; }
 	   plan_args+=("$1" "$2") ;;
 	esac
@@ -49,7 +52,12 @@ iter_dir() { printf '%s/iter/%06d' "$out" "$1"; }
 degree=$(wc -w <<<"${NEIGHBOURS[0]}")
 first_neighbour=${NEIGHBOURS[0]%% *}
 param_bytes=0 featstat_bytes=0
-echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds" \
+# Private statistics: a sample is released once per epoch to each neighbour.
+IFS=, read -ra privacy <<<"${PRIVACY:-}"
+noise= max_degree=0
+for ((k = 0; k < ${#privacy[@]}; k++)); do [ "${privacy[k]}" != --noise ] || noise=${privacy[k + 1]}; done
+for ((i = 0; i < AGENTS; i++)); do d=$(wc -w <<<"${NEIGHBOURS[i]}"); ((d <= max_degree)) || max_degree=$d; done
+echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds,epsilon" \
 	> "$out/results.csv"
 for ((epoch = 0, t = 0; t < ITERATIONS; epoch++)); do
 	start=$(date +%s%N)
@@ -64,9 +72,13 @@ for ((epoch = 0, t = 0; t < ITERATIONS; epoch++)); do
 	"$BIN/ccl-eval" -t "$out/shards/test.ccl" --format yaml "${models[@]}" > "$out/eval-$epoch.yaml"
 	epoch_lr=$(awk -v e="$epoch" -v m="$MILESTONES" -v lr="$LR" \
 		'BEGIN {n = split(m, ms, ","); for (k = 1; k <= n; k++) if (e >= ms[k]) lr /= 10; print lr}')
-	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" '
+	epsilon=0
+	[ "$METHOD" != ccl ] || epsilon=inf
+	[ -z "$noise" ] || epsilon=$("$BIN/ccl-privacy" --noise "$noise" --releases $(((epoch + 1) * max_degree)) \
+		--delta "$DELTA" --format yaml | awk '/^epsilon:/ {print $2}')
+	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" -v eps="$epsilon" '
 		/^mean_accuracy:/ {m = $2} /^std_accuracy:/ {sd = $2}
 		/^average_model_accuracy:/ {a = $2} /^consensus_distance:/ {c = $2}
-		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%.0f,%.0f,%.1f\n", e, lr, m, sd, a, c, pb, fb, s / 1000}' \
+		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%.0f,%.0f,%.1f,%s\n", e, lr, m, sd, a, c, pb, fb, s / 1000, eps}' \
 		"$out/eval-$epoch.yaml" | tee -a "$out/results.csv"
 done

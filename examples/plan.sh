@@ -7,14 +7,22 @@
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--iterations T] [--lr 0.01]
 #       [--batch 32] [--seed 123] [--milestones E1,E2|none] [--lambda-m 0.1]
 #       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--batch-order shared|independent]
-#       [--normalize paper|data] [--data IDX_DIR] --out DIR
+#       [--normalize paper|data] [--clip C [--noise SIGMA | --epsilon E] [--delta D]]
+#       [--min-count K] [--data IDX_DIR] --out DIR
 #
 # --iterations stops the run after T iterations instead of --epochs whole
 # epochs.  --batch-order independent (a variant) gives every agent its own
 # permutation of its data each epoch instead of the one all agents share;
 # --normalize data (a variant) normalises inputs with the data's own mean
 # and standard deviation instead of the published constants.  --qgm-scale S (a variant, not ALGORITHM.md) scales the QGM
-# momentum correction by S; see ccl-merge(1).  The directory afterwards:
+# momentum correction by S; see ccl-merge(1).  --clip, --noise and --min-count
+# make CCL's feature statistics private (ccl-featstat(1)); --epsilon E
+# instead of --noise picks the noise that keeps the whole run within
+# (E, D)-DP (D from --delta, default 1e-5) for the statistics, accounted as
+# ccl-privacy(1) does: every epoch, each sample's batch is released once to
+# each neighbour.  Each agent's noise key is DIR/keys/agent-NNN.key, made
+# from /dev/urandom once and kept when the directory is planned again.
+# The directory afterwards:
 #
 #   DIR/plan.env, DIR/plan.mk   the plan, for bash and for make
 #   DIR/shards/                 shard-NNN.ccl per agent, test.ccl
@@ -31,6 +39,7 @@ set -euo pipefail
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
 data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1 batch_order=shared normalize=paper
+clip= noise= epsilon= delta=1e-5 min_count=
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || [[ $1 = -h || $1 = --help ]] || { echo "plan.sh: option '$1' needs a value" >&2; exit 2; }
 	case $1 in
@@ -51,8 +60,13 @@ while [ $# -gt 0 ]; do
 	--qgm-scale) qgm_scale=$2 ;;
 	--batch-order) batch_order=$2 ;;
 	--normalize) normalize=$2 ;;
+	--clip) clip=$2 ;;
+	--noise) noise=$2 ;;
+	--epsilon) epsilon=$2 ;;
+	--delta) delta=$2 ;;
+	--min-count) min_count=$2 ;;
 	--out) out=$2 ;;
-	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "plan.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -62,6 +76,14 @@ case $method in dsgdm | qgm | ccl) ;; *) echo "plan.sh: --method is dsgdm, qgm o
 case $batch_order in shared | independent) ;; *) echo "plan.sh: --batch-order is shared or independent" >&2; exit 2 ;; esac
 [[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --epochs must be a positive integer" >&2; exit 2; }
 [[ -z $iterations || $iterations =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --iterations must be a positive integer" >&2; exit 2; }
+
+if [ -n "$clip$noise$epsilon$min_count" ]; then
+	[ "$method" = ccl ] || { echo "plan.sh: --clip, --noise, --epsilon and --min-count are for --method ccl" >&2; exit 2; }
+	[ -z "$noise" ] || [ -z "$epsilon" ] || { echo "plan.sh: give --noise or --epsilon, not both" >&2; exit 2; }
+	[[ -z $clip || $clip =~ ^[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$ ]] || { echo "plan.sh: --clip must be a positive number" >&2; exit 2; }
+	[[ -z $min_count || $min_count =~ ^[0-9]+$ ]] || { echo "plan.sh: --min-count must be a count" >&2; exit 2; }
+	[ -z "$noise$epsilon" ] || [ -n "$clip" ] || { echo "plan.sh: --noise and --epsilon need --clip" >&2; exit 2; }
+fi
 
 # Learning rate divided by 10 at epochs floor(0.5 E) and floor(0.75 E)
 # unless other milestones (or none) are given.
@@ -99,6 +121,30 @@ samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' 
 steps=$(((samples + batch - 1) / batch))
 iterations=${iterations:-$((epochs * steps))}
 
+# Private statistics: ccl-featstat's options, joined by commas like QGM's.
+# Every epoch each agent releases its batch's statistic to each of its
+# neighbours, so a sample is in at most (epochs x largest degree) releases.
+privacy=
+if [ -n "$clip$noise$epsilon$min_count" ]; then
+	max_degree=$(for ((i = 0; i < agents; i++)); do wc -w <<<"${neighbours[i]}"; done | sort -n | tail -1)
+	releases=$(((iterations + steps - 1) / steps * max_degree))
+	[ -z "$epsilon" ] || noise=$("$BIN/ccl-privacy" --epsilon "$epsilon" --delta "$delta" --releases "$releases" \
+		--format yaml | awk '/^noise:/ {print $2}')
+	[ -z "$clip" ] || privacy=--clip,$clip
+	[ -z "$noise" ] || privacy=$privacy,--noise,$noise
+	[ -z "$min_count" ] || privacy=$privacy,--min-count,$min_count
+	privacy=${privacy#,}
+	# Check the values now, with the tool that will use them.
+	"$BIN/ccl-privacy" --noise "${noise:-1}" --delta "$delta" --releases "$releases" > /dev/null
+	[ -z "$noise" ] || (
+		umask 077 && mkdir -p "$out/keys"
+		for ((i = 0; i < agents; i++)); do
+			key=$out/keys/agent-$(printf %03d $i).key
+			[ -s "$key" ] || head -c 32 /dev/urandom > "$key"
+		done
+	)
+fi
+
 # The OpenBLAS kernel settings of this environment (OPENBLAS_CORETYPE,
 # OPENBLAS_L2_SIZE, ...; the thread count aside) become part of the plan:
 # agent-step.sh applies them wherever it runs, since ssh and some schedulers
@@ -112,7 +158,7 @@ blas_env=$(env | grep '^OPENBLAS_' | grep -v '^OPENBLAS_NUM_THREADS=' | sort | p
 		"$topology" "$iterations" "$steps" "$batch_order"
 	printf 'LR=%s MILESTONES=%s BATCH=%d GAMMA=%s QGM=%s LAMBDA_M=%s LAMBDA_D=%s\n' "$lr" "$milestones" "$batch" \
 		"$gamma" "$qgm" "$lambda_m" "$lambda_d"
-	printf "BLAS_ENV='%s'\n" "$blas_env"
+	printf "BLAS_ENV='%s' PRIVACY=%s DELTA=%s\n" "$blas_env" "$privacy" "$delta"
 	for ((i = 0; i < agents; i++)); do
 		printf "NEIGHBOURS[%d]='%s' WEIGHTS[%d]=%s\n" "$i" "${neighbours[i]}" "$i" "${weights[i]}"
 	done

@@ -188,6 +188,17 @@ void ccl_artifact_set(ccl_artifact *a, const char *key, const char *fmt, ...)
 	va_end(ap);
 }
 
+void ccl_artifact_set_double(ccl_artifact *a, const char *key, double v)
+{
+	char text[32];
+	for (int digits = 1; digits <= 17; digits++) {
+		snprintf(text, sizeof text, "%.*g", digits, v);
+		if (strtod(text, NULL) == v)
+			break;
+	}
+	ccl_artifact_set(a, key, "%s", text);
+}
+
 const char *ccl_artifact_get(const ccl_artifact *a, const char *key)
 {
 	for (int i = 0; i < a->nmeta; i++)

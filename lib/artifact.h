@@ -67,6 +67,8 @@ void ccl_artifact_free(ccl_artifact *a);
  * replaces its value. */
 void ccl_artifact_set(ccl_artifact *a, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A number with the fewest digits that read back as v. */
+void ccl_artifact_set_double(ccl_artifact *a, const char *key, double v);
 const char *ccl_artifact_get(const ccl_artifact *a, const char *key);
 /* Typed getters fail (naming `path`) when the key is absent or malformed. */
 int ccl_artifact_get_long(const ccl_artifact *a, const char *path, const char *key, long *out);

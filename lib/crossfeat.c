@@ -1,22 +1,5 @@
 #include "crossfeat.h"
 
-void ccl_featstat_accumulate(double *sums, double *counts, const float *z, const int32_t *labels, int batch, int dim)
-{
-	for (int b = 0; b < batch; b++) {
-		double *row = sums + (long)labels[b] * dim;
-		for (int f = 0; f < dim; f++)
-			row[f] += z[(long)b * dim + f];
-		counts[labels[b]] += 1;
-	}
-}
-
-void ccl_class_means(float *mu, const double *sums, const double *counts, int classes, int dim)
-{
-	for (int c = 0; c < classes; c++)
-		for (int f = 0; f < dim; f++)
-			mu[(long)c * dim + f] = counts[c] > 0 ? (float)(sums[(long)c * dim + f] / counts[c]) : 0.0f;
-}
-
 /* Sum of squared differences between z and target over `count` elements;
  * adds scale * 2 (z - target) into dz. */
 static double squared_error_into(const float *z, const float *target, long count, double scale, float *dz)

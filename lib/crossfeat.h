@@ -1,6 +1,6 @@
 /*
- * crossfeat.h - the pieces that make CCL more than gossip: class-wise
- * feature statistics and the two cross-feature loss terms.
+ * crossfeat.h - the two cross-feature loss terms that make CCL more than
+ * gossip (the feature statistics they use are featstat.h's).
  *
  * With MSE(a, b) the mean of squared differences over all batch x feature
  * elements and every target held constant (ALGORITHM.md, step 4):
@@ -14,14 +14,6 @@
 #define CCL_CROSSFEAT_H
 
 #include <stdint.h>
-
-/* Adds the class-wise sums (classes x dim) and counts (classes) of the
- * features z (batch x dim) with the given labels. */
-void ccl_featstat_accumulate(double *sums, double *counts, const float *z, const int32_t *labels, int batch,
-                             int dim);
-
-/* mu (classes x dim) = sums / counts, zero where the count is zero. */
-void ccl_class_means(float *mu, const double *sums, const double *counts, int classes, int dim);
 
 /* L_m over k neighbours' cross-features (each batch x dim). */
 double ccl_model_variant_loss(const float *z, const float *const *cross, int k, int batch, int dim, float lambda,

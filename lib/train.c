@@ -45,84 +45,6 @@ int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct
 	return (int)count;
 }
 
-void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim)
-{
-	fs->classes = classes;
-	fs->dim = dim;
-	fs->sums = ccl_xcalloc((size_t)classes * dim, sizeof *fs->sums);
-	fs->counts = ccl_xcalloc((size_t)classes, sizeof *fs->counts);
-}
-
-void ccl_featstat_free(struct ccl_featstat *fs)
-{
-	free(fs->sums);
-	free(fs->counts);
-	memset(fs, 0, sizeof *fs);
-}
-
-void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
-                           const uint32_t *rows, int count)
-{
-	enum { CHUNK = 256 };
-	size_t image = (size_t)shard->c * shard->h * shard->w;
-	float *x = ccl_xmalloc(CHUNK * image * sizeof *x);
-	int32_t labels[CHUNK];
-	for (int at = 0; at < count; at += CHUNK) {
-		int b = count - at < CHUNK ? count - at : CHUNK;
-		ccl_shard_batch(shard, rows + at, b, x, labels);
-		ccl_net_forward(net, params, x, b);
-		ccl_featstat_accumulate(fs->sums, fs->counts, ccl_net_features(net), labels, b, fs->dim);
-	}
-	free(x);
-}
-
-int ccl_featstat_check_finite(const struct ccl_featstat *fs, const char *model_path)
-{
-	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
-		if (!isfinite((float)fs->sums[i]))
-			return ccl_fail(CCL_EXIT_FAILURE, model_path, "features under this model are not finite: "
-			                "the model diverged (lower the learning rate)");
-	return 0;
-}
-
-ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs)
-{
-	ccl_artifact *a = ccl_artifact_new("featstat");
-	int64_t shape[2] = {fs->classes, fs->dim};
-	float *sums = ccl_artifact_add(a, "sums", CCL_F32, 2, shape)->data;
-	int32_t *counts = ccl_artifact_add(a, "counts", CCL_I32, 1, shape)->data;
-	ccl_artifact_set(a, "classes", "%d", fs->classes);
-	ccl_artifact_set(a, "features", "%d", fs->dim);
-	ccl_artifact_set(a, "blas_kernel", "%s", ccl_blas_kernel());
-	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
-		sums[i] = (float)fs->sums[i];
-	for (int c = 0; c < fs->classes; c++)
-		counts[c] = (int32_t)fs->counts[c];
-	return a;
-}
-
-int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, const char *path)
-{
-	struct ccl_tensor *sums = ccl_artifact_tensor(a, path, "sums", CCL_F32), *counts;
-	if (!sums || !(counts = ccl_artifact_tensor(a, path, "counts", CCL_I32)))
-		return -1;
-	if (a->ntensors != 2 || sums->ndim != 2 || counts->ndim != 1 || counts->shape[0] != sums->shape[0])
-		return ccl_fail(CCL_EXIT_INPUT, path, "feature statistic tensors disagree in shape");
-	ccl_featstat_init(fs, (int)sums->shape[0], (int)sums->shape[1]);
-	const float *s = sums->data;
-	const int32_t *n = counts->data;
-	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
-		fs->sums[i] = s[i];
-	for (int c = 0; c < fs->classes; c++) {
-		if (n[c] < 0) {
-			ccl_featstat_free(fs);
-			return ccl_fail(CCL_EXIT_INPUT, path, "negative count for class %d", c);
-		}
-		fs->counts[c] = n[c];
-	}
-	return 0;
-}
-
 int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_config *cfg,
               struct ccl_train_report *report)
 {
@@ -172,15 +94,10 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 			                                         (float)cfg->lambda_m, dz);
 		if (use_d) {
 			/* Class means pooled from this batch's own statistic and the received ones. */
-			memset(pooled.sums, 0, (size_t)classes * dim * sizeof *pooled.sums);
-			memset(pooled.counts, 0, (size_t)classes * sizeof *pooled.counts);
+			ccl_featstat_clear(&pooled);
 			ccl_featstat_accumulate(pooled.sums, pooled.counts, z, labels, b, dim);
-			for (int j = 0; j < cfg->n_received; j++) {
-				for (long i = 0; i < (long)classes * dim; i++)
-					pooled.sums[i] += cfg->received[j].sums[i];
-				for (int c = 0; c < classes; c++)
-					pooled.counts[c] += cfg->received[j].counts[c];
-			}
+			for (int j = 0; j < cfg->n_received; j++)
+				ccl_featstat_add(&pooled, &cfg->received[j]);
 			ccl_class_means(mu, pooled.sums, pooled.counts, classes, dim);
 			report->loss_d += ccl_data_variant_loss(z, labels, mu, b, dim, (float)cfg->lambda_d, dz);
 		}

@@ -16,16 +16,11 @@
 #define CCL_TRAIN_H
 
 #include "agent.h"
+#include "featstat.h"
 #include "optim.h"
 #include "shard.h"
 
 #define CCL_MAX_MILESTONES 8
-
-struct ccl_featstat {
-	int classes, dim;
-	double *sums;   /* classes x dim */
-	double *counts; /* classes */
-};
 
 struct ccl_train_config {
 	int batch;
@@ -75,18 +70,6 @@ struct ccl_order_cache {
  * `cache` (for one shard and agent) may be NULL. */
 int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
                    uint32_t *rows);
-
-void ccl_featstat_init(struct ccl_featstat *fs, int classes, int dim);
-void ccl_featstat_free(struct ccl_featstat *fs);
-/* Adds the features of the given shard rows under the model `params` of `net`. */
-void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
-                           const uint32_t *rows, int count);
-/* Fails, naming the model at `model_path`, when a sum does not fit a float
- * (the model's features have blown up: the model diverged), so that no
- * statistic a reader would refuse is ever written. */
-int ccl_featstat_check_finite(const struct ccl_featstat *fs, const char *model_path);
-ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs);
-int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, const char *path);
 
 struct ccl_eval_result {
 	double accuracy, loss;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "crossfeat.h"
+#include "featstat.h"
 #include "gossip.h"
 #include "unit.h"
 
