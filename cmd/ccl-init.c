@@ -12,10 +12,11 @@
 #include "cli.h"
 #include "error.h"
 
-enum { OPT_ARCH, OPT_SHARD, OPT_CLASSES, OPT_INPUT, OPT_SEED, OPT_AGENT, OPT_BATCH_ORDER, OPT_OUTPUT, OPT_MODEL };
+enum { OPT_ARCH, OPT_NORM, OPT_SHARD, OPT_CLASSES, OPT_INPUT, OPT_SEED, OPT_AGENT, OPT_BATCH_ORDER, OPT_OUTPUT, OPT_MODEL };
 
 static const struct ccl_option options[] = {
-	[OPT_ARCH] = {"arch", 0, "NAME", "lenet5 (default) or mlp"},
+	[OPT_ARCH] = {"arch", 0, "NAME", "lenet5 (default), mlp or resnet20"},
+	[OPT_NORM] = {"norm", 0, "KIND", "resnet20's norm: evonorm (default) or groupnorm"},
 	[OPT_SHARD] = {"shard", 'd', "FILE", "take the class count and input shape from this shard"},
 	[OPT_CLASSES] = {"classes", 0, "K", "class count (without --shard)"},
 	[OPT_INPUT] = {"input", 0, "CxHxW", "input shape (without --shard), e.g. 1x28x28"},
@@ -28,7 +29,7 @@ static const struct ccl_option options[] = {
 };
 
 struct args {
-	const char *arch, *shard, *output, *model;
+	const char *arch, *norm, *shard, *output, *model;
 	long classes, agent;
 	int c, h, w;
 	uint64_t seed;
@@ -37,10 +38,12 @@ struct args {
 
 static void handle(int opt, const char *v, void *ctx)
 {
-	static const char *const archs[] = {"lenet5", "mlp", NULL};
+	static const char *const archs[] = {"lenet5", "mlp", "resnet20", NULL};
+	static const char *const norms[] = {"evonorm", "groupnorm", NULL};
 	struct args *a = ctx;
 	switch (opt) {
 	case OPT_ARCH: a->arch = archs[ccl_parse_choice("arch", v, archs)]; break;
+	case OPT_NORM: a->norm = norms[ccl_parse_choice("norm", v, norms)]; break;
 	case OPT_SHARD: a->shard = v; break;
 	case OPT_CLASSES: a->classes = ccl_parse_long("classes", v, 2, 256); break;
 	case OPT_INPUT:
@@ -62,8 +65,9 @@ int main(int argc, char **argv)
 	ccl_agent state;
 
 	int first = ccl_cli_parse(argc, argv, options,
-	                          "ccl-init [--arch NAME] (--shard FILE | --classes K --input CxHxW) [--seed S]\n"
-	                          "                [--agent K] [--batch-order shared|independent] -o STATE [-m MODEL]",
+	                          "ccl-init [--arch NAME [--norm KIND]] (--shard FILE | --classes K --input CxHxW)\n"
+	                          "                [--seed S]"
+	                          " [--agent K] [--batch-order shared|independent] -o STATE [-m MODEL]",
 	                          "Create an agent's initial state: parameters drawn from the seed (the same for\n"
 	                          "every agent), zero momentum, counters at zero.",
 	                          handle, &a);
@@ -84,7 +88,16 @@ int main(int argc, char **argv)
 	}
 	if (!a.classes || !a.c)
 		ccl_usage_error("give --shard, or --classes and --input");
-	if (ccl_agent_init(&state, a.arch, (int)a.classes, a.c, a.h, a.w, a.seed, a.agent < 0 ? 0 : a.agent,
+	/* A ResNet-20's norm is part of its architecture's name, so that every
+	 * tool that compares architectures compares norms too. */
+	char arch[32];
+	if (a.norm && strcmp(a.arch, "resnet20"))
+		ccl_usage_error("--norm is for --arch resnet20");
+	if (!strcmp(a.arch, "resnet20"))
+		snprintf(arch, sizeof arch, "resnet20-%s", a.norm ? a.norm : "evonorm");
+	else
+		snprintf(arch, sizeof arch, "%s", a.arch);
+	if (ccl_agent_init(&state, arch, (int)a.classes, a.c, a.h, a.w, a.seed, a.agent < 0 ? 0 : a.agent,
 	                   a.order) ||
 	    ccl_agent_write(&state, "state", a.output) < 0 || (a.model && ccl_agent_write(&state, "model", a.model) < 0))
 		ccl_die();

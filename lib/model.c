@@ -29,49 +29,13 @@
 
 #include "error.h"
 #include "model.h"
+#include "net_internal.h"
 #include "nn.h"
 #include "rng.h"
 
-#define MAX_LAYERS 8
-#define MAX_TENSORS (2 * MAX_LAYERS)
 #define CHUNK 8 /* samples a convolution and the pool after it take at a time */
 
-enum layer_kind { LAYER_CONV, LAYER_LINEAR, LAYER_MAXPOOL };
-
-struct layer {
-	enum layer_kind kind;
-	int in_c, in_h, in_w;    /* per-sample input shape; linear: (in_dim, 1, 1) */
-	int out_c, out_h, out_w; /* per-sample output shape; linear: (out_dim, 1, 1) */
-	int k, stride, pad;      /* conv and max-pool */
-	int relu;                /* a ReLU follows (in place on out; fused into a pool) */
-	int into_pool;           /* conv read only by the max-pool after it: out holds CHUNK samples */
-	int weight, bias;        /* tensor indices, -1 for none */
-	int fan_in;              /* for initialisation */
-	size_t in_size, out_size; /* floats per sample */
-	float *out;              /* (B, out_size), after the ReLU if any */
-	int32_t *argmax;         /* max-pool: (B, out_size) */
-};
-
-struct ccl_net {
-	char arch[16];
-	int classes, in_c, in_h, in_w;
-	int feature_layer; /* the layer whose output (after its ReLU) is z */
-	int n_layers, n_tensors;
-	struct layer layers[MAX_LAYERS];
-	struct ccl_param_tensor tensors[MAX_TENSORS];
-	size_t n_params;
-
-	/* Workspace, sized for `capacity` samples. */
-	int capacity, batch;
-	float *input;            /* copy of the last forward's input (B, in_dim) */
-	float *col;              /* convolution workspace, shared by the layers */
-	float *grad[2];          /* backward ping-pong, (B, largest layer boundary) */
-	float *chunk_grad;       /* gradient at an into_pool conv's output, (CHUNK, out_size) */
-	float *dw_part;          /* a later chunk's weight and bias gradient, to add on */
-	size_t col_size, grad_size;
-};
-
-static int add_tensor(ccl_net *net, const char *layer, const char *what,
+int ccl_net_add_tensor(ccl_net *net, const char *layer, const char *what,
                       int ndim, int d0, int d1, int d2, int d3)
 {
 	struct ccl_param_tensor *t = &net->tensors[net->n_tensors];
@@ -116,8 +80,8 @@ static void add_conv(ccl_net *net, const char *name, int oc, int k, int stride, 
 	l->out_w = ccl_conv2d_out_dim(l->in_w, k, stride, pad);
 	l->out_size = (size_t)l->out_c * l->out_h * l->out_w;
 	l->fan_in = l->in_c * k * k;
-	l->weight = add_tensor(net, name, "weight", 4, oc, l->in_c, k, k);
-	l->bias = add_tensor(net, name, "bias", 1, oc, 0, 0, 0);
+	l->weight = ccl_net_add_tensor(net, name, "weight", 4, oc, l->in_c, k, k);
+	l->bias = ccl_net_add_tensor(net, name, "bias", 1, oc, 0, 0, 0);
 }
 
 static void add_maxpool(ccl_net *net, int k, int relu)
@@ -141,8 +105,8 @@ static void add_linear(ccl_net *net, const char *name, int out_dim, int relu)
 	l->out_c = out_dim; l->out_h = l->out_w = 1;
 	l->out_size = (size_t)out_dim;
 	l->fan_in = in_dim;
-	l->weight = add_tensor(net, name, "weight", 2, out_dim, in_dim, 0, 0);
-	l->bias = add_tensor(net, name, "bias", 1, out_dim, 0, 0, 0);
+	l->weight = ccl_net_add_tensor(net, name, "weight", 2, out_dim, in_dim, 0, 0);
+	l->bias = ccl_net_add_tensor(net, name, "bias", 1, out_dim, 0, 0, 0);
 }
 
 ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int in_w)
@@ -181,9 +145,16 @@ ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int i
 		add_linear(net, "fc1", 200, 1);
 		add_linear(net, "fc2", 200, 1);
 		add_linear(net, "fc3", classes, 0);
+	} else if (arch && (!strcmp(arch, "resnet20-evonorm") || !strcmp(arch, "resnet20-groupnorm"))) {
+		snprintf(net->arch, sizeof net->arch, "%s", arch);
+		if (ccl_resnet_create(net, arch + strlen("resnet20-"))) {
+			free(net);
+			return NULL;
+		}
+		return net;
 	} else {
-		ccl_fail(CCL_EXIT_INPUT, NULL, "unknown architecture '%s' (known: lenet5, mlp)",
-		         arch ? arch : "(none)");
+		ccl_fail(CCL_EXIT_INPUT, NULL, "unknown architecture '%s' (known: lenet5, mlp, resnet20-evonorm, "
+		         "resnet20-groupnorm)", arch ? arch : "(none)");
 		free(net);
 		return NULL;
 	}
@@ -229,6 +200,7 @@ void ccl_net_free(ccl_net *net)
 {
 	if (!net)
 		return;
+	ccl_resnet_free(net->resnet);
 	for (int i = 0; i < net->n_layers; i++) {
 		free(net->layers[i].out);
 		free(net->layers[i].argmax);
@@ -250,6 +222,8 @@ int ccl_net_tensor_count(const ccl_net *net) { return net->n_tensors; }
 
 int ccl_net_feature_dim(const ccl_net *net)
 {
+	if (net->resnet)
+		return 64;
 	return (int)net->layers[net->feature_layer].out_size;
 }
 
@@ -272,6 +246,10 @@ const struct ccl_param_tensor *ccl_net_tensor(const ccl_net *net, int i)
 
 void ccl_net_init_params(const ccl_net *net, uint64_t seed, float *params)
 {
+	if (net->resnet) {
+		ccl_resnet_init_params(net, seed, params);
+		return;
+	}
 	ccl_rng r;
 	ccl_rng_init(&r, seed, CCL_STREAM_GLOBAL, CCL_PURPOSE_INIT, 0);
 	/* Layers hold their tensors in vector order, weight before bias, so
@@ -338,6 +316,10 @@ void ccl_net_forward(ccl_net *net, const float *params, const float *input, int 
 {
 	if (batch < 0)
 		batch = 0;
+	if (net->resnet) {
+		ccl_resnet_forward(net, params, input, batch);
+		return;
+	}
 	reserve(net, batch > 0 ? batch : 1);
 	net->batch = batch;
 	if (batch == 0)
@@ -380,11 +362,15 @@ void ccl_net_forward(ccl_net *net, const float *params, const float *input, int 
 
 const float *ccl_net_features(const ccl_net *net)
 {
+	if (net->resnet)
+		return ccl_resnet_features(net);
 	return net->layers[net->feature_layer].out;
 }
 
 const float *ccl_net_logits(const ccl_net *net)
 {
+	if (net->resnet)
+		return ccl_resnet_logits(net);
 	return net->layers[net->n_layers - 1].out;
 }
 
@@ -423,6 +409,10 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 	float *own = NULL;           /* the same, once it lives in a buffer of ours */
 	int next = 0;                /* which ping-pong buffer is free */
 
+	if (net->resnet) {
+		ccl_resnet_backward(net, params, dlogits, dfeatures, grad);
+		return;
+	}
 	if (batch == 0) {
 		memset(grad, 0, sizeof(float) * net->n_params);
 		return;

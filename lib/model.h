@@ -1,5 +1,5 @@
 /*
- * model.h - the network architectures: LeNet-5 and a small MLP.
+ * model.h - the network architectures: LeNet-5, a small MLP and ResNet-20.
  *
  * A network is split, as the method needs it, into a feature extractor and a
  * linear classifier: logits = W z + b, where the features z are the output of
@@ -12,6 +12,10 @@
  *                         10 classes.
  *   mlp (any C x H x W):  flatten; fc CHW-200, ReLU; fc 200-200, ReLU
  *                         (= features, 200); fc 200-classes.
+ *   resnet20-evonorm, resnet20-groupnorm (C x H x W, H and W at least 8):
+ *                         ResNet-20 with EvoNorm-S0 or GroupNorm (resnet.c);
+ *                         features: the 64 globally pooled values.
+ *                         272,474 parameters for 3x32x32 and 10 classes.
  *
  * The parameters live in ONE float vector owned by the caller, and the
  * gradient in another of the same layout, so averaging, momentum, gossip and
@@ -41,14 +45,14 @@ typedef struct ccl_net ccl_net;
 
 /* One named tensor inside the parameter vector. */
 struct ccl_param_tensor {
-	char name[24];  /* "conv1.weight", "fc3.bias", ... */
+	char name[32];  /* "conv1.weight", "layer3.0.shortcut.norm.bias", ... */
 	int ndim;       /* 1 to 4 */
 	int shape[4];   /* the first ndim entries are used */
 	size_t offset;  /* first float in the parameter vector */
 	size_t size;    /* number of floats, the product of the shape */
 };
 
-/* arch is "lenet5" or "mlp"; the input is in_c x in_h x in_w.  Returns NULL
+/* arch is one of the names above; the input is in_c x in_h x in_w.  Returns NULL
  * after ccl_fail(CCL_EXIT_INPUT, ...) for an unknown architecture, an input
  * shape it cannot take or fewer than 2 classes. */
 ccl_net *ccl_net_create(const char *arch, int classes, int in_c, int in_h, int in_w);
@@ -67,9 +71,11 @@ int ccl_net_tensor_count(const ccl_net *net);
  * (each layer's weight, then its bias); NULL when i is out of range. */
 const struct ccl_param_tensor *ccl_net_tensor(const ccl_net *net, int i);
 
-/* Every weight and bias uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] (fan_in
- * is in_channels*k*k for a convolution, in_dim for a linear layer; a bias
- * uses its layer's), drawn in tensor order from the stream
+/* LeNet-5 and the MLP: every weight and bias uniform in [-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)] (fan_in is in_channels*k*k for a convolution, in_dim for
+ * a linear layer; a bias uses its layer's).  ResNet-20: convolutions normal
+ * with std sqrt(2 / (k*k*out_channels)), norm scales 1 and shifts 0, the fc
+ * as above.  Drawn in tensor order from the stream
  * ccl_rng_init(seed, CCL_STREAM_GLOBAL, CCL_PURPOSE_INIT, 0).  The same seed
  * gives the same vector on every machine. */
 void ccl_net_init_params(const ccl_net *net, uint64_t seed, float *params);
@@ -77,7 +83,7 @@ void ccl_net_init_params(const ccl_net *net, uint64_t seed, float *params);
 /* input (B,C,H,W).  The input is copied, so the caller may reuse its buffer
  * before the backward pass.  Afterwards features and logits are readable. */
 void ccl_net_forward(ccl_net *net, const float *params, const float *input, int batch);
-// (B,F), the feature layer's output after its ReLU; valid until the next forward
+// (B,F), the features (after the feature ReLU, or the pool); valid until the next forward
 const float *ccl_net_features(const ccl_net *net);
 // (B,classes); valid until the next forward
 const float *ccl_net_logits(const ccl_net *net);

@@ -708,6 +708,157 @@ void ccl_global_avgpool_backward(float *din, const float *dout, int batch, int c
 	}
 }
 
+/* ---- group normalisations ---- */
+
+/* Mean and 1 / sqrt(biased variance + eps) of n floats, in double: a
+ * group holds up to 16 x 1024 values, and a float sum of squares minus
+ * the squared mean would lose the variance of large-mean groups. */
+static void group_stats(const float *x, size_t n, float eps, float *stats)
+{
+	double sum = 0, sq = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += x[i];
+	double mean = sum / (double)n;
+	for (size_t i = 0; i < n; i++) {
+		double d = x[i] - mean;
+		sq += d * d;
+	}
+	stats[0] = (float)mean;
+	stats[1] = (float)(1.0 / sqrt(sq / (double)n + eps));
+}
+
+static float hardsigmoid(float x)
+{
+	float h = x / 6.0f + 0.5f;
+	return h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h;
+}
+
+void ccl_groupnorm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                           int batch, int c, int hw, int groups, float eps)
+{
+	int cg = c / groups;
+	size_t n = (size_t)cg * hw;
+	for (int b = 0; b < batch; b++)
+		for (int g = 0; g < groups; g++) {
+			size_t at = ((size_t)b * c + (size_t)g * cg) * hw;
+			float *st = stats + ((size_t)b * groups + g) * 2;
+			group_stats(in + at, n, eps, st);
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				float scale = st[1] * gamma[ch], shift = beta[ch] - st[0] * scale;
+				const float *x = in + at + (size_t)k * hw;
+				float *y = out + at + (size_t)k * hw;
+				for (int i = 0; i < hw; i++)
+					y[i] = x[i] * scale + shift;
+			}
+		}
+}
+
+/* With xh = (x - mean) rstd and gy = dy gamma, over a group of n values:
+ *   dx = rstd (gy - mean(gy) - xh mean(gy xh)). */
+void ccl_groupnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                            const float *stats, const float *gamma, int batch, int c, int hw, int groups)
+{
+	int cg = c / groups;
+	size_t n = (size_t)cg * hw;
+	memset(dgamma, 0, sizeof(float) * (size_t)c);
+	memset(dbeta, 0, sizeof(float) * (size_t)c);
+	for (int b = 0; b < batch; b++)
+		for (int g = 0; g < groups; g++) {
+			size_t at = ((size_t)b * c + (size_t)g * cg) * hw;
+			const float *st = stats + ((size_t)b * groups + g) * 2;
+			double sum_gy = 0, sum_gy_xh = 0;
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
+				double dg = 0, db = 0;
+				for (int i = 0; i < hw; i++) {
+					float xh = (x[i] - st[0]) * st[1];
+					dg += dy[i] * xh;
+					db += dy[i];
+				}
+				dgamma[ch] += (float)dg;
+				dbeta[ch] += (float)db;
+				sum_gy += db * gamma[ch];
+				sum_gy_xh += dg * gamma[ch];
+			}
+			float mean_gy = (float)(sum_gy / (double)n), mean_gy_xh = (float)(sum_gy_xh / (double)n);
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
+				float *dx = din + at + (size_t)k * hw;
+				for (int i = 0; i < hw; i++) {
+					float xh = (x[i] - st[0]) * st[1];
+					dx[i] = st[1] * (dy[i] * gamma[ch] - mean_gy - xh * mean_gy_xh);
+				}
+			}
+		}
+}
+
+void ccl_evonorm_s0_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                            int batch, int c, int hw, int groups, float eps)
+{
+	int cg = c / groups;
+	size_t n = (size_t)cg * hw;
+	for (int b = 0; b < batch; b++)
+		for (int g = 0; g < groups; g++) {
+			size_t at = ((size_t)b * c + (size_t)g * cg) * hw;
+			float *st = stats + ((size_t)b * groups + g) * 2;
+			group_stats(in + at, n, eps, st);
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				float scale = st[1] * gamma[ch];
+				const float *x = in + at + (size_t)k * hw;
+				float *y = out + at + (size_t)k * hw;
+				for (int i = 0; i < hw; i++)
+					y[i] = x[i] * hardsigmoid(x[i]) * scale + beta[ch];
+			}
+		}
+}
+
+/* With u = x hardsigmoid(x), y = u rstd gamma + beta and rstd depending on
+ * every x of the group through the variance:
+ *   dx_i = gamma_i rstd dy_i u'(x_i) - rstd^3 (x_i - mean) S / n,
+ *   S = sum over the group of gamma_j dy_j u_j,
+ *   u'(x) = hardsigmoid(x) + x / 6 where -3 < x < 3, else hardsigmoid(x). */
+void ccl_evonorm_s0_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                             const float *stats, const float *gamma, int batch, int c, int hw, int groups)
+{
+	int cg = c / groups;
+	size_t n = (size_t)cg * hw;
+	memset(dgamma, 0, sizeof(float) * (size_t)c);
+	memset(dbeta, 0, sizeof(float) * (size_t)c);
+	for (int b = 0; b < batch; b++)
+		for (int g = 0; g < groups; g++) {
+			size_t at = ((size_t)b * c + (size_t)g * cg) * hw;
+			const float *st = stats + ((size_t)b * groups + g) * 2;
+			double s = 0;
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
+				double dyu = 0, db = 0;
+				for (int i = 0; i < hw; i++) {
+					dyu += dy[i] * (x[i] * hardsigmoid(x[i]));
+					db += dy[i];
+				}
+				dgamma[ch] += (float)(dyu * st[1]);
+				dbeta[ch] += (float)db;
+				s += dyu * gamma[ch];
+			}
+			float r = st[1], coef = (float)(s * (double)r * r * r / (double)n);
+			for (int k = 0; k < cg; k++) {
+				int ch = g * cg + k;
+				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
+				float *dx = din + at + (size_t)k * hw, gr = gamma[ch] * r;
+				for (int i = 0; i < hw; i++) {
+					float h = hardsigmoid(x[i]);
+					float du = x[i] > -3.0f && x[i] < 3.0f ? h + x[i] / 6.0f : h;
+					dx[i] = gr * dy[i] * du - coef * (x[i] - st[0]);
+				}
+			}
+		}
+}
+
 /* ---- loss ---- */
 
 // logits (B,K), labels (B) -> mean loss; dlogits (B,K)

@@ -96,6 +96,35 @@ void ccl_global_avgpool_forward(float *out, const float *in, int batch, int c, i
 // dout (B,C) -> din (B,C,H,W)
 void ccl_global_avgpool_backward(float *din, const float *dout, int batch, int c, int h, int w);
 
+/* ---- group normalisations (per sample; G groups of C / G channels) ----
+ *
+ * Both normalise each (sample, group) by the group's statistics over its
+ * channels and pixels (biased variance, eps added inside the root) and
+ * then scale and shift per channel with gamma and beta.  stats (B,G,2)
+ * keeps each group's mean and 1 / sqrt(var + eps) for the backward pass.
+ *
+ *   GroupNorm:    y = (x - mean) * rstd * gamma[c] + beta[c]
+ *   EvoNorm-S0:   y = x * hardsigmoid(x) * rstd * gamma[c] + beta[c],
+ *                 hardsigmoid(x) = clamp(x / 6 + 1/2, 0, 1)
+ *                 (its own non-linearity: no ReLU goes with it)
+ *
+ * The backward functions overwrite dgamma and dbeta (C) and din (B,C,H,W),
+ * which may not alias dout.  C must be a multiple of G. */
+
+// in (B,C,H,W), gamma, beta (C) -> out (B,C,H,W), stats (B,G,2)
+void ccl_groupnorm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                           int batch, int c, int hw, int groups, float eps);
+// dout (B,C,H,W) -> din (B,C,H,W), dgamma, dbeta (C)
+void ccl_groupnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                            const float *stats, const float *gamma, int batch, int c, int hw, int groups);
+
+// in (B,C,H,W), gamma, beta (C) -> out (B,C,H,W), stats (B,G,2)
+void ccl_evonorm_s0_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                            int batch, int c, int hw, int groups, float eps);
+// dout (B,C,H,W) -> din (B,C,H,W), dgamma, dbeta (C)
+void ccl_evonorm_s0_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                             const float *stats, const float *gamma, int batch, int c, int hw, int groups);
+
 /* ---- loss ---- */
 
 /* Mean cross-entropy of softmax(logits) against labels over the batch.

@@ -223,6 +223,76 @@ static void test_gradient(const char *arch, int c, int h, int w, int classes, in
 	ccl_net_free(net);
 }
 
+/* The same loss for a ResNet-20, whose twenty float layers put enough
+ * rounding noise on L that a one-coordinate difference quotient is off by
+ * a few percent whatever its step.  So each tensor is moved as a whole,
+ * by a step along a unit direction d inside it, which changes L by about
+ * step |g_t| and drowns the noise:
+ *   along d = g_t / |g_t|, the quotient must equal |g_t|;
+ *   along a random unit d, it must equal g_t . d;
+ * both within 2% of |g_t|.  The step is 5e-4: at 1e-2 the GroupNorm
+ * network's ReLUs bend the quotient by up to 5% (measured), at 1e-3 and
+ * below both networks agree.  A gradient a few percent off in any tensor,
+ * in size or direction, fails one of the two. */
+static void test_gradient_directional(const char *arch, int c, int h, int w, int classes, int batch)
+{
+	ccl_net *net = ccl_net_create(arch, classes, c, h, w);
+	size_t n = ccl_net_param_count(net), ni = (size_t)batch * c * h * w;
+	size_t nf = (size_t)batch * ccl_net_feature_dim(net);
+	float *params = malloc(sizeof(float) * n), *grad = malloc(sizeof(float) * n), *moved = malloc(sizeof(float) * n);
+	float *input = malloc(sizeof(float) * ni), *r = malloc(sizeof(float) * nf);
+	float *dlogits = malloc(sizeof(float) * (size_t)batch * classes);
+	int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
+	const double step = 5e-4;
+
+	ccl_net_init_params(net, 7, params);
+	for (size_t i = 0; i < ni; i++)
+		input[i] = (float)ccl_rng_normal(&rng);
+	for (size_t i = 0; i < nf; i++)
+		r[i] = (float)(ccl_rng_uniform(&rng) - 0.5) / (float)batch;
+	for (int i = 0; i < batch; i++)
+		labels[i] = (int32_t)ccl_rng_below(&rng, (uint32_t)classes);
+	ccl_net_forward(net, params, input, batch);
+	ccl_softmax_xent(ccl_net_logits(net), labels, batch, classes, dlogits);
+	for (size_t i = 0; i < n; i++)
+		grad[i] = NAN;
+	ccl_net_backward(net, params, dlogits, r, grad);
+
+	for (int ti = 0; ti < ccl_net_tensor_count(net); ti++) {
+		const struct ccl_param_tensor *t = ccl_net_tensor(net, ti);
+		const float *g = grad + t->offset;
+		double *d = malloc(sizeof(double) * t->size), norm = 0;
+		for (size_t e = 0; e < t->size; e++)
+			norm += (double)g[e] * g[e];
+		norm = sqrt(norm);
+		CHECK_MSG(isfinite(norm) && norm > 0, "%s %s: gradient norm %g", arch, t->name, norm);
+		for (int kind = 0; kind < 2 && norm > 0; kind++) {
+			double dn = 0, expect = 0;
+			for (size_t e = 0; e < t->size; e++) {
+				d[e] = kind == 0 ? g[e] : ccl_rng_normal(&rng);
+				dn += d[e] * d[e];
+			}
+			for (size_t e = 0; e < t->size; e++) {
+				d[e] /= sqrt(dn);
+				expect += d[e] * g[e];
+			}
+			double loss[2];
+			for (int side = 0; side < 2; side++) {
+				memcpy(moved, params, sizeof(float) * n);
+				for (size_t e = 0; e < t->size; e++)
+					moved[t->offset + e] += (float)((side ? -step : step) * d[e]);
+				loss[side] = full_loss(net, moved, input, batch, labels, r);
+			}
+			double quotient = (loss[0] - loss[1]) / (2 * step);
+			CHECK_MSG(fabs(quotient - expect) <= 2e-2 * norm, "%s %s, %s direction: analytic %.6g, quotient %.6g",
+			          arch, t->name, kind ? "a random" : "the gradient's", expect, quotient);
+		}
+		free(d);
+	}
+	free(params); free(grad); free(moved); free(input); free(r); free(dlogits); free(labels);
+	ccl_net_free(net);
+}
+
 /* Batches of different sizes in any order (the workspace grows and is
  * reused) give every sample the logits and features it gets alone; 19
  * samples take LeNet-5's convolutions three chunks. */
@@ -268,7 +338,13 @@ int main(void)
 	test_gradient("lenet5", 2, 28, 28, 5, 3, 6);
 	test_gradient("lenet5", 1, 28, 28, 10, 19, 6); /* three chunks of the convolutions */
 	test_gradient("mlp", 1, 8, 9, 10, 4, 12);
+	test_gradient_directional("resnet20-evonorm", 3, 8, 8, 10, 2);
+	test_gradient_directional("resnet20-groupnorm", 3, 8, 8, 10, 2);
+	test_gradient_directional("resnet20-evonorm", 1, 28, 28, 7, 2);
+	test_gradient_directional("resnet20-groupnorm", 1, 12, 12, 100, 3);
 	test_batches("lenet5");
 	test_batches("mlp");
+	test_batches("resnet20-evonorm");
+	test_batches("resnet20-groupnorm");
 	return unit_report();
 }

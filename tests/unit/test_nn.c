@@ -4,6 +4,9 @@
  *   - every backward pass against central finite differences of the scalar
  *     L = sum(out * R) for a fixed random R, so that dout = R;
  *   - softmax cross-entropy against a case worked by hand.
+ * The group normalisations are smooth, not piecewise linear, away from
+ * hardsigmoid's kinks at +-3; with the same step their differences carry
+ * an error of order EPS^2 (about 1e-4), within the same tolerance.
  *
  * Every layer here is linear or piecewise linear in each of its inputs, so a
  * central difference is exact up to float rounding, provided the step does
@@ -398,6 +401,99 @@ static void test_global_avgpool(void)
 	free(t.in); free(t.r); free(t.out); free(din);
 }
 
+/* ---- group normalisations ---- */
+
+struct norm_case {
+	int evo, batch, c, hw, groups;
+	float *in, *gamma, *beta, *r, *out, *stats;
+};
+
+static void norm_forward(struct norm_case *t)
+{
+	if (t->evo)
+		ccl_evonorm_s0_forward(t->out, t->stats, t->in, t->gamma, t->beta, t->batch, t->c, t->hw, t->groups,
+		                       1e-5f);
+	else
+		ccl_groupnorm_forward(t->out, t->stats, t->in, t->gamma, t->beta, t->batch, t->c, t->hw, t->groups,
+		                      1e-5f);
+}
+
+static double norm_loss(void *ctx)
+{
+	struct norm_case *t = ctx;
+	norm_forward(t);
+	return dot(t->out, t->r, (size_t)t->batch * t->c * t->hw);
+}
+
+/* The definitions (nn.h), one group at a time, in double. */
+static void norm_naive(const struct norm_case *t, double *out)
+{
+	int cg = t->c / t->groups, n = cg * t->hw;
+	for (int b = 0; b < t->batch; b++)
+		for (int g = 0; g < t->groups; g++) {
+			const float *x = t->in + ((size_t)b * t->c + (size_t)g * cg) * t->hw;
+			double mean = 0, var = 0;
+			for (int i = 0; i < n; i++)
+				mean += x[i];
+			mean /= n;
+			for (int i = 0; i < n; i++)
+				var += (x[i] - mean) * (x[i] - mean);
+			var /= n;
+			for (int i = 0; i < n; i++) {
+				int ch = g * cg + i / t->hw;
+				double hs = fmin(1.0, fmax(0.0, x[i] / 6.0 + 0.5));
+				double v = t->evo ? x[i] * hs : x[i] - mean;
+				out[((size_t)b * t->c + (size_t)g * cg) * t->hw + i] =
+					v / sqrt(var + 1e-5) * t->gamma[ch] + t->beta[ch];
+			}
+		}
+}
+
+/* Inputs mostly inside (-2.5, 2.5), where hardsigmoid is linear, and some
+ * beyond +-3.5, where it is flat: never within the step of its kinks. */
+static void test_norm(int evo, int batch, int c, int hw, int groups)
+{
+	struct norm_case t = {evo, batch, c, hw, groups, 0, 0, 0, 0, 0, 0};
+	size_t n = (size_t)batch * c * hw;
+	char what[96];
+	t.in = random_floats(n, -2.5f, 2.5f);
+	for (size_t i = 0; i < n; i += 5)
+		t.in[i] = (t.in[i] > 0 ? 3.5f : -3.5f) + t.in[i] / 2.5f;
+	t.gamma = random_floats((size_t)c, 0.5f, 1.5f);
+	t.beta = random_floats((size_t)c, -0.5f, 0.5f);
+	t.r = random_floats(n, -1, 1);
+	t.out = malloc(sizeof(float) * n);
+	t.stats = malloc(sizeof(float) * (size_t)batch * groups * 2);
+	double *ref = malloc(sizeof(double) * n);
+	snprintf(what, sizeof what, "%s %dx%dx%d, %d groups", evo ? "evonorm-s0" : "groupnorm", batch, c, hw, groups);
+
+	norm_forward(&t);
+	norm_naive(&t, ref);
+	double worst = 0.0;
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, fabs(ref[i] - t.out[i]));
+	CHECK_MSG(worst < 1e-5, "%s: forward off by %g", what, worst);
+
+	float *din = malloc(sizeof(float) * n), *dg = malloc(sizeof(float) * (size_t)c);
+	float *db = malloc(sizeof(float) * (size_t)c);
+	for (int i = 0; i < c; i++)
+		dg[i] = db[i] = 1e6f; /* overwritten, not accumulated */
+	norm_forward(&t);
+	if (evo)
+		ccl_evonorm_s0_backward(din, dg, db, t.r, t.in, t.stats, t.gamma, batch, c, hw, groups);
+	else
+		ccl_groupnorm_backward(din, dg, db, t.r, t.in, t.stats, t.gamma, batch, c, hw, groups);
+	char name[128];
+	snprintf(name, sizeof name, "%s: din", what);
+	check_gradient(name, norm_loss, &t, t.in, din, n);
+	snprintf(name, sizeof name, "%s: dgamma", what);
+	check_gradient(name, norm_loss, &t, t.gamma, dg, (size_t)c);
+	snprintf(name, sizeof name, "%s: dbeta", what);
+	check_gradient(name, norm_loss, &t, t.beta, db, (size_t)c);
+	free(t.in); free(t.gamma); free(t.beta); free(t.r); free(t.out); free(t.stats); free(ref);
+	free(din); free(dg); free(db);
+}
+
 /* ---- loss ---- */
 
 struct xent_case {
@@ -476,6 +572,11 @@ int main(void)
 	test_conv(2, 3, 7, 9, 4, 3, 2, 1, 1);
 	test_conv(2, 2, 9, 6, 3, 5, 2, 2, 1);
 	test_conv(1, 2, 8, 8, 16, 3, 2, 0, 1);
+	/* ResNet-20's: 3x3 without bias at stride 1 and 2, the 1x1 shortcut at
+	 * stride 2 (test_conv checks with and without a bias either way). */
+	test_conv(2, 16, 8, 8, 16, 3, 1, 1, 1);
+	test_conv(2, 16, 8, 7, 32, 3, 2, 1, 1);
+	test_conv(2, 16, 7, 7, 32, 1, 2, 0, 1);
 	/* Forward only, at LeNet-5's own sizes. */
 	test_conv(3, 1, 28, 28, 6, 5, 1, 2, 0);
 	test_conv(3, 6, 14, 14, 16, 5, 1, 0, 0);
@@ -491,6 +592,11 @@ int main(void)
 	test_maxpool(2, 1, 6, 6, 3, 3, 0);  /* tiling windows other than 2x2 */
 	test_maxpool_ties();
 	test_global_avgpool();
+
+	test_norm(1, 2, 16, 9, 8);  /* EvoNorm-S0, 2 channels a group, as ResNet-20's first stage */
+	test_norm(1, 3, 12, 5, 3);
+	test_norm(0, 2, 16, 9, 2);  /* GroupNorm, 8 channels a group */
+	test_norm(0, 2, 6, 7, 3);
 
 	test_softmax_xent();
 	return unit_report();
