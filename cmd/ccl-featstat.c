@@ -76,7 +76,9 @@ int main(int argc, char **argv)
 	struct args a = {.batch = 32, .threads = 1};
 	ccl_shard shard;
 	ccl_agent state = {0};
-	uint32_t *rows;
+	uint32_t *rows = NULL;
+	float *images = NULL;
+	int32_t *labels = NULL;
 	int count;
 
 	int first = ccl_cli_parse(argc, argv, options,
@@ -113,18 +115,22 @@ int main(int argc, char **argv)
 
 	if (ccl_shard_load(&shard, a.shard))
 		ccl_die();
-	rows = ccl_xmalloc((size_t)shard.n * sizeof *rows);
 	if (a.whole) {
+		rows = ccl_xmalloc((size_t)shard.n * sizeof *rows);
 		for (int i = 0; i < shard.n; i++)
 			rows[i] = (uint32_t)i;
 		count = shard.n;
 	} else {
+		/* The batch exactly as ccl-train-step will see it, augmented
+		 * where the shard says so. */
 		if (ccl_agent_load(&state, a.state, "state") || ccl_agent_check_shard(&state, &shard, a.shard) ||
 		    ccl_shard_check_owner(&shard, a.shard, state.agent))
 			ccl_die();
 		if (ccl_shard_check_batch(&shard, a.shard, a.batch))
 			ccl_die();
-		count = ccl_next_batch(&state, &shard, a.batch, NULL, rows);
+		images = ccl_xmalloc((size_t)a.batch * shard.c * shard.h * shard.w * sizeof *images);
+		labels = ccl_xmalloc((size_t)a.batch * sizeof *labels);
+		count = ccl_training_batch(&state, &shard, a.batch, NULL, images, labels);
 	}
 
 	for (int m = 0; m < a.n_models; m++) {
@@ -137,7 +143,10 @@ int main(int argc, char **argv)
 		if (state.net)
 			ccl_next_batch_position(&state, shard.n, a.batch, &release.epoch, &release.step);
 		ccl_featstat_init(&fs, ccl_net_classes(model.net), ccl_net_feature_dim(model.net));
-		ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count, a.privacy.clip);
+		if (a.whole)
+			ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count, a.privacy.clip);
+		else
+			ccl_featstat_add_images(&fs, model.net, model.params, images, labels, count, a.privacy.clip);
 		if (ccl_featstat_check_finite(&fs, a.models[m]))
 			ccl_die();
 		ccl_featstat_privatize(&fs, &a.privacy, &release);
@@ -157,6 +166,8 @@ int main(int argc, char **argv)
 		ccl_agent_free(&model);
 	}
 	free(rows);
+	free(images);
+	free(labels);
 	ccl_agent_free(&state);
 	ccl_shard_free(&shard);
 	return 0;

@@ -18,8 +18,8 @@
 #include "shard.h"
 
 enum {
-	OPT_DATASET, OPT_DATA, OPT_COARSE, OPT_AGENTS, OPT_SCHEME, OPT_ALPHA, OPT_SEED, OPT_NORMALIZE, OPT_OUTPUT,
-	OPT_FORMAT
+	OPT_DATASET, OPT_DATA, OPT_COARSE, OPT_AGENTS, OPT_SCHEME, OPT_ALPHA, OPT_SEED, OPT_NORMALIZE, OPT_AUGMENT,
+	OPT_OUTPUT, OPT_FORMAT
 };
 
 static const struct ccl_option options[] = {
@@ -31,6 +31,7 @@ static const struct ccl_option options[] = {
 	[OPT_ALPHA] = {"alpha", 'a', "A", "Dirichlet concentration, > 0 (default 0.01)"},
 	[OPT_SEED] = {"seed", 's', "S", "random seed (default 123)"},
 	[OPT_NORMALIZE] = {"normalize", 0, "HOW", "inputs: paper (default, the published constants) or data (own mean, std)"},
+	[OPT_AUGMENT] = {"augment", 0, "HOW", "training batches: paper (default: CIFAR flipped and cropped) or none"},
 	[OPT_OUTPUT] = {"output", 'o', "DIR", "directory for the shards (required; created if missing)"},
 	[OPT_FORMAT] = {"format", 0, "FMT", "histogram as table (default), yaml or json"},
 	{0},
@@ -38,7 +39,7 @@ static const struct ccl_option options[] = {
 
 struct args {
 	const char *dataset, *data, *output;
-	int coarse, agents, format;
+	int coarse, agents, format, no_augment;
 	enum ccl_scheme scheme;
 	enum ccl_normalize normalize;
 	double alpha;
@@ -60,6 +61,8 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_ALPHA: a->alpha = ccl_parse_double("alpha", v, 0, 1e6, 1); break;
 	case OPT_SEED: a->seed = ccl_parse_seed("seed", v); break;
 	case OPT_NORMALIZE: a->normalize = (enum ccl_normalize)ccl_parse_choice("normalize", v, ccl_normalize_names); break;
+	case OPT_AUGMENT: a->no_augment = ccl_parse_choice("augment", v, (const char *const[]){"paper", "none", NULL});
+		break;
 	case OPT_OUTPUT: a->output = v; break;
 	case OPT_FORMAT: a->format = ccl_parse_choice("format", v, ccl_format_names); break;
 	}
@@ -137,7 +140,7 @@ int main(int argc, char **argv)
 	int first = ccl_cli_parse(argc, argv, options,
 	                          "ccl-partition --agents N -o DIR [--dataset NAME] [--data PATH] [--scheme NAME]\n"
 	                          "                     [--coarse] [--alpha A] [--seed S] [--normalize paper|data]\n"
-	                          "                     [--format table|yaml|json]",
+	                          "                     [--augment paper|none] [--format table|yaml|json]",
 	                          "Split a data set's training split among N agents, write one shard artifact per\n"
 	                          "agent (DIR/shard-NNN.ccl) and the test split (DIR/test.ccl), and print each\n"
 	                          "agent's class histogram.",
@@ -160,6 +163,8 @@ int main(int argc, char **argv)
 		ccl_die();
 	if (ccl_transform_make(&transform, &train, a.normalize) || ccl_make_dirs(a.output))
 		ccl_die();
+	if (a.no_augment)
+		transform.augment = 0;
 	for (int k = 0; k < a.agents; k++)
 		if (part.counts[k] == 0)
 			ccl_usage_error("agent %d would get no samples (scheme %s, alpha %g); try another seed or scheme", k,

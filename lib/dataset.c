@@ -247,7 +247,7 @@ static int load_cifar(ccl_dataset *ds, const char *path, enum ccl_split split, i
 		}
 	} else {
 		struct archive_entry *e;
-		int fd = open_fd(path), recorded = 0;
+		int fd = open_fd(path), recorded = 0, pickled = 0;
 		if (fd < 0)
 			return -1;
 		struct archive *ar = archive_read_new();
@@ -255,7 +255,9 @@ static int load_cifar(ccl_dataset *ds, const char *path, enum ccl_split split, i
 		archive_read_support_format_tar(ar);
 		int r = archive_read_open_fd(ar, fd, 1 << 16);
 		while (r == ARCHIVE_OK && (r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
-			int rank = cifar_member_rank(archive_entry_pathname(e), cifar100, split);
+			const char *member = archive_entry_pathname(e);
+			int rank = cifar_member_rank(member, cifar100, split);
+			pickled |= strstr(member, "-batches-py/") || strstr(member, "cifar-100-python/");
 			if (rank < 0 || parts[rank])
 				continue;
 			if (slurp_entry(ar, path, &parts[rank], &sizes[rank], CIFAR_FILE_MAX)) {
@@ -271,7 +273,12 @@ static int load_cifar(ccl_dataset *ds, const char *path, enum ccl_split split, i
 		if (r != ARCHIVE_EOF)
 			goto out;
 		for (int m = 0; m < members; m++)
-			if (!parts[m]) {
+			if (!parts[m] && pickled) {
+				ccl_fail(CCL_EXIT_INPUT, path, "is the Python (pickle) version of %s; use the binary version, "
+				         "%s", cifar100 ? "CIFAR-100" : "CIFAR-10",
+				         cifar100 ? "cifar-100-binary.tar.gz" : "cifar-10-binary.tar.gz");
+				goto out;
+			} else if (!parts[m]) {
 				ccl_fail(CCL_EXIT_INPUT, path, "archive lacks the %s %s batch%s", ds->name,
 				         split == CCL_TRAIN ? "training" : "test", members > 1 ? "es" : "");
 				goto out;

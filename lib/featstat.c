@@ -77,33 +77,30 @@ void ccl_clip_rows(float *z, int batch, int dim, double clip)
 	}
 }
 
+void ccl_featstat_add_images(struct ccl_featstat *fs, ccl_net *net, const float *params, const float *images,
+                             const int32_t *labels, int count, double clip)
+{
+	float *z = ccl_xmalloc((size_t)count * fs->dim * sizeof *z);
+	ccl_net_forward(net, params, images, count);
+	memcpy(z, ccl_net_features(net), (size_t)count * fs->dim * sizeof *z);
+	ccl_clip_rows(z, count, fs->dim, clip);
+	ccl_featstat_accumulate(fs->sums, fs->counts, z, labels, count, fs->dim);
+	free(z);
+}
+
 void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
                            const uint32_t *rows, int count, double clip)
 {
 	enum { CHUNK = 256 };
 	size_t image = (size_t)shard->c * shard->h * shard->w;
 	float *x = ccl_xmalloc(CHUNK * image * sizeof *x);
-	float *z = ccl_xmalloc((size_t)CHUNK * fs->dim * sizeof *z);
 	int32_t labels[CHUNK];
 	for (int at = 0; at < count; at += CHUNK) {
 		int b = count - at < CHUNK ? count - at : CHUNK;
 		ccl_shard_batch(shard, rows + at, b, x, labels);
-		ccl_net_forward(net, params, x, b);
-		memcpy(z, ccl_net_features(net), (size_t)b * fs->dim * sizeof *z);
-		ccl_clip_rows(z, b, fs->dim, clip);
-		ccl_featstat_accumulate(fs->sums, fs->counts, z, labels, b, fs->dim);
+		ccl_featstat_add_images(fs, net, params, x, labels, b, clip);
 	}
-	free(z);
 	free(x);
-}
-
-/* The splitmix64 finaliser: a bijection of 64-bit words that spreads every
- * input bit over the output. */
-static uint64_t mix64(uint64_t x)
-{
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-	return x ^ (x >> 31);
 }
 
 /* The noise stream of one release: keyed by the secret and the model
@@ -112,10 +109,10 @@ static void release_stream(ccl_rng *rng, uint64_t secret, const struct ccl_relea
 {
 	const ccl_agent *m = r->model;
 	uint32_t crc = ccl_crc32c(0, m->params, ccl_net_param_count(m->net) * sizeof *m->params);
-	uint64_t key = mix64(secret ^ 0x6665617473746174u); /* "featstat" */
-	key = mix64(key ^ (uint64_t)m->agent);
-	key = mix64(key ^ (uint64_t)m->iteration);
-	key = mix64(key ^ crc);
+	uint64_t key = ccl_rng_subkey(secret, 0x6665617473746174u); /* "featstat" */
+	key = ccl_rng_subkey(key, (uint64_t)m->agent);
+	key = ccl_rng_subkey(key, (uint64_t)m->iteration);
+	key = ccl_rng_subkey(key, crc);
 	ccl_rng_init(rng, key, (uint32_t)r->data_agent, (uint32_t)r->epoch, (uint32_t)r->step);
 }
 
@@ -258,7 +255,7 @@ int ccl_privacy_read_key(uint64_t *key, const char *path)
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t word = 0;
 		memcpy(&word, buf + i, n - i < 8 ? n - i : 8);
-		h = mix64(h ^ word) + i;
+		h = ccl_rng_subkey(h, word) + i;
 	}
 	*key = h;
 	return 0;

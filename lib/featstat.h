@@ -70,8 +70,13 @@ void ccl_class_means(float *mu, const double *sums, const double *counts, int cl
  * clip down to norm clip; clip 0 leaves z alone. */
 void ccl_clip_rows(float *z, int batch, int dim, double clip);
 
-/* Adds the features of the given shard rows under the model `params` of
- * `net`, each row clipped to norm `clip` first (0: not clipped). */
+/* Adds the features of `count` images (with their labels) under the model
+ * `params` of `net`, each feature vector clipped to norm `clip` first (0:
+ * not clipped). */
+void ccl_featstat_add_images(struct ccl_featstat *fs, ccl_net *net, const float *params, const float *images,
+                             const int32_t *labels, int count, double clip);
+
+/* The same for the given shard rows, as they are (no augmentation). */
 void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
                            const uint32_t *rows, int count, double clip);
 

@@ -39,6 +39,14 @@ void ccl_rng_init(ccl_rng *r, uint64_t seed, uint32_t agent, uint32_t epoch, uin
 	r->used = 4;
 }
 
+uint64_t ccl_rng_subkey(uint64_t key, uint64_t tag)
+{
+	uint64_t x = key ^ tag;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
 uint32_t ccl_rng_u32(ccl_rng *r)
 {
 	if (r->used == 4) {

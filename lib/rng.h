@@ -41,6 +41,13 @@ typedef struct ccl_rng {
 
 void ccl_rng_init(ccl_rng *r, uint64_t seed, uint32_t agent, uint32_t epoch, uint32_t step);
 
+/* A key derived from `key` and `tag` (the splitmix64 finaliser of their
+ * exclusive or): streams that would share (agent, epoch, step) with
+ * another purpose's take their own key instead, for example the training
+ * augmentation (CCL_KEY_AUGMENT) beside the batch order. */
+uint64_t ccl_rng_subkey(uint64_t key, uint64_t tag);
+#define CCL_KEY_AUGMENT 0x6175676d656e74u /* "augment" */
+
 uint32_t ccl_rng_u32(ccl_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double ccl_rng_uniform(ccl_rng *r);

@@ -49,6 +49,7 @@ int ccl_transform_make(struct ccl_transform *t, const ccl_dataset *train, enum c
 {
 	memset(t, 0, sizeof *t);
 	t->kind = kind;
+	t->augment = !strncmp(train->name, "cifar", 5);
 	if (kind == CCL_NORMALIZE_DATA) {
 		channel_stats(train, t->mean, t->std);
 		return 0;
@@ -113,6 +114,7 @@ ccl_artifact *ccl_shard_build(const ccl_dataset *ds, const uint32_t *idx, size_t
 	ccl_artifact_set(a, "mean", "%s", text);
 	format_floats(text, sizeof text, t->std, ds->c);
 	ccl_artifact_set(a, "std", "%s", text);
+	ccl_artifact_set(a, "augment", "%s", agent >= 0 && t->augment ? "flip-crop4" : "none");
 
 	int64_t ishape[4] = {(int64_t)count, ds->c, ds->h, ds->w}, n1[1] = {(int64_t)count};
 	uint8_t *images = ccl_artifact_add(a, "images", CCL_U8, 4, ishape)->data;
@@ -174,6 +176,13 @@ int ccl_shard_view(ccl_shard *s, const ccl_artifact *a, const char *path)
 	s->agent = -1;
 	if (ccl_artifact_get(a, "agent") && ccl_artifact_get_long(a, path, "agent", &s->agent))
 		return -1;
+	/* Shards written before augmentation existed have no key: none. */
+	const char *augment = ccl_artifact_get(a, "augment");
+	if (augment && strcmp(augment, "none") && strcmp(augment, "flip-crop4"))
+		return ccl_fail(CCL_EXIT_INPUT, path, "unknown augmentation '%s'", augment);
+	s->augment = augment && !strcmp(augment, "flip-crop4");
+	if (s->augment && s->agent < 0)
+		return ccl_fail(CCL_EXIT_INPUT, path, "a test set is never augmented");
 	return 0;
 }
 
@@ -231,4 +240,32 @@ void ccl_shard_batch(const ccl_shard *s, const uint32_t *rows, int batch, float 
 		}
 		labels[b] = s->labels[rows[b]];
 	}
+}
+
+void ccl_shard_augment(const ccl_shard *s, float *images, int batch, ccl_rng *rng)
+{
+	enum { PAD = 4 };
+	int h = s->h, w = s->w;
+	size_t plane = (size_t)h * w;
+	float *copy = ccl_xmalloc(plane * sizeof *copy);
+	for (int b = 0; b < batch; b++) {
+		int flip = (int)(ccl_rng_u32(rng) & 1);
+		int dy = (int)ccl_rng_below(rng, 2 * PAD + 1) - PAD, dx = (int)ccl_rng_below(rng, 2 * PAD + 1) - PAD;
+		for (int ch = 0; ch < s->c; ch++) {
+			float *img = images + ((size_t)b * s->c + ch) * plane;
+			float zero = -s->mean[ch] / s->std[ch]; /* a raw 0 pixel, normalised */
+			memcpy(copy, img, plane * sizeof *copy);
+			/* Output (y, x) is pixel (y + dy, x + dx) of the flipped image,
+			 * or padding outside it. */
+			for (int y = 0; y < h; y++)
+				for (int x = 0; x < w; x++) {
+					int sy = y + dy, sx = x + dx;
+					float v = zero;
+					if (sy >= 0 && sy < h && sx >= 0 && sx < w)
+						v = copy[(size_t)sy * w + (flip ? w - 1 - sx : sx)];
+					img[(size_t)y * w + x] = v;
+				}
+		}
+	}
+	free(copy);
 }

@@ -13,6 +13,15 @@
  * too, with the training set's transform, so no later tool needs the data
  * set's path.
  *
+ * Training augmentation (ALGORITHM.md): CIFAR training shards record
+ * "augment: flip-crop4", and every training batch drawn from them (by
+ * ccl-train-step and, for the same batch, ccl-featstat) is flipped
+ * horizontally with probability 1/2, then cropped to its size from the
+ * image zero-padded by 4 on every side (zero before normalisation).  The
+ * draws come from the stream (subkey(seed, CCL_KEY_AUGMENT), agent, epoch,
+ * step), one flip bit and two offsets per sample in batch order, so a step
+ * replays bit for bit.  Test sets and the other data sets: "none".
+ *
  * Batches: in epoch e an agent visits its samples in the order of a
  * permutation of its positions 0..N-1; step s of the epoch takes positions
  * [s * B, min((s + 1) * B, N)).  The last batch of an epoch may be short; it
@@ -31,6 +40,7 @@
 
 #include "artifact.h"
 #include "dataset.h"
+#include "rng.h"
 
 #define CCL_MAX_CHANNELS 3
 
@@ -42,6 +52,7 @@ typedef struct ccl_shard {
 	const uint8_t *labels;
 	const int32_t *index;
 	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+	int augment; /* training batches are flipped and cropped */
 } ccl_shard;
 
 /* How inputs are normalised after scaling to [0, 1]: with the paper's
@@ -52,9 +63,11 @@ extern const char *const ccl_normalize_names[]; /* "paper", "data", NULL */
 struct ccl_transform {
 	enum ccl_normalize kind;
 	float mean[CCL_MAX_CHANNELS], std[CCL_MAX_CHANNELS];
+	int augment; /* training shards get the flip and crop (CIFAR, unless turned off) */
 };
 
-/* The transform of a data set, given its training split.  Fails for
+/* The transform of a data set, given its training split: its
+ * normalisation and, for CIFAR, the training augmentation.  Fails for
  * CCL_NORMALIZE_PAPER on a data set without published constants. */
 int ccl_transform_make(struct ccl_transform *t, const ccl_dataset *train, enum ccl_normalize kind);
 
@@ -90,5 +103,9 @@ void ccl_epoch_order(uint64_t seed, enum ccl_batch_order kind, long agent, long 
 /* Copies the normalised images (float, B x C x H x W) and labels of the
  * given shard rows. */
 void ccl_shard_batch(const ccl_shard *s, const uint32_t *rows, int batch, float *images, int32_t *labels);
+
+/* The training augmentation, in place, on `batch` normalised images of the
+ * shard's shape, with draws from `rng` (see above). */
+void ccl_shard_augment(const ccl_shard *s, float *images, int batch, ccl_rng *rng);
 
 #endif
