@@ -47,7 +47,7 @@ DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev cla
                    libyaml-dev libjansson-dev bats bats-assert bats-support bats-file \
                    zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
                    parallel openssh-server openssh-client slurm-wlm munge \
-                   iproute2 procps strace
+                   iproute2 procps strace python3-torch
 
 .PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man fuzz
 

@@ -10,7 +10,9 @@ _ccl_tool()
 	--format) COMPREPLY=($(compgen -W 'table yaml json' -- "$cur")); return ;;
 	--scheme) COMPREPLY=($(compgen -W 'paper dirichlet iid shards' -- "$cur")); return ;;
 	--dataset) COMPREPLY=($(compgen -W 'fashion-mnist mnist cifar10 cifar100' -- "$cur")); return ;;
-	--arch) COMPREPLY=($(compgen -W 'lenet5 mlp' -- "$cur")); return ;;
+	--arch) COMPREPLY=($(compgen -W 'lenet5 mlp resnet20' -- "$cur")); return ;;
+	--norm) COMPREPLY=($(compgen -W 'evonorm groupnorm' -- "$cur")); return ;;
+	--augment) COMPREPLY=($(compgen -W 'paper none' -- "$cur")); return ;;
 	--normalize) COMPREPLY=($(compgen -W 'paper data' -- "$cur")); return ;;
 	--batch-order) COMPREPLY=($(compgen -W 'shared independent' -- "$cur")); return ;;
 	--topology) COMPREPLY=($(compgen -W 'ring torus torus2d petersen dyck full chain' -- "$cur")); return ;;

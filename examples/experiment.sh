@@ -6,7 +6,8 @@
 #       [--method dsgdm|qgm|ccl] [--epochs 40] [--lr 0.01] [--batch 32]
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
 #       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--clip C] [--noise SIGMA]
-#       [--epsilon E] [--delta D] [--min-count K] [--data IDX_DIR] [--out DIR]
+#       [--epsilon E] [--delta D] [--min-count K] [--dataset NAME] [--data PATH]
+#       [--arch lenet5|resnet20] [--norm evonorm|groupnorm] [--out DIR]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--method) method=$2; plan_args+=("$1" "$2") ;;
 	--topology) topology=$2; plan_args+=("$1" "$2") ;;
 	--agents) agents=$2; plan_args+=("$1" "$2") ;;
-	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) [ $# -ge 2 ] || { echo "experiment.sh: option '$1' needs a value" >&2; exit 2; }
 	   plan_args+=("$1" "$2") ;;
 	esac

@@ -8,9 +8,14 @@
 #       [--batch 32] [--seed 123] [--milestones E1,E2|none] [--lambda-m 0.1]
 #       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--batch-order shared|independent]
 #       [--normalize paper|data] [--clip C [--noise SIGMA | --epsilon E] [--delta D]]
-#       [--min-count K] [--data IDX_DIR] --out DIR
+#       [--min-count K] [--dataset fashion-mnist|mnist|cifar10|cifar100] [--data PATH]
+#       [--arch lenet5|resnet20] [--norm evonorm|groupnorm] --out DIR
 #
-# --iterations stops the run after T iterations instead of --epochs whole
+# --dataset and --data say what ccl-partition(1) reads (CIFAR from its
+# binary archive, augmented for training); --arch and --norm what network
+# every agent trains (ccl-init(1); the default lenet5, or resnet20 with its
+# norm).  The torus and the Dyck graph of 32 agents run with gamma 0.9,
+# as ccl-topology(1) gives it.  --iterations stops the run after T iterations instead of --epochs whole
 # epochs.  --batch-order independent (a variant) gives every agent its own
 # permutation of its data each epoch instead of the one all agents share;
 # --normalize data (a variant) normalises inputs with the data's own mean
@@ -39,7 +44,7 @@ set -euo pipefail
 BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
 data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1 batch_order=shared normalize=paper
-clip= noise= epsilon= delta=1e-5 min_count=
+clip= noise= epsilon= delta=1e-5 min_count= dataset=fashion-mnist arch=lenet5 norm=
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || [[ $1 = -h || $1 = --help ]] || { echo "plan.sh: option '$1' needs a value" >&2; exit 2; }
 	case $1 in
@@ -56,6 +61,9 @@ while [ $# -gt 0 ]; do
 	--lambda-m) lambda_m=$2 ;;
 	--lambda-d) lambda_d=$2 ;;
 	--data) data=(--data "$2") ;;
+	--dataset) dataset=$2 ;;
+	--arch) arch=$2 ;;
+	--norm) norm=$2 ;;
 	--qgm) qgm_choice=$2 ;;
 	--qgm-scale) qgm_scale=$2 ;;
 	--batch-order) batch_order=$2 ;;
@@ -66,7 +74,7 @@ while [ $# -gt 0 ]; do
 	--delta) delta=$2 ;;
 	--min-count) min_count=$2 ;;
 	--out) out=$2 ;;
-	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "plan.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -74,6 +82,12 @@ done
 [ -n "$out" ] || { echo "plan.sh: --out DIR is required" >&2; exit 2; }
 case $method in dsgdm | qgm | ccl) ;; *) echo "plan.sh: --method is dsgdm, qgm or ccl" >&2; exit 2 ;; esac
 case $batch_order in shared | independent) ;; *) echo "plan.sh: --batch-order is shared or independent" >&2; exit 2 ;; esac
+case $arch in lenet5 | resnet20) ;; *) echo "plan.sh: --arch is lenet5 or resnet20" >&2; exit 2 ;; esac
+init_arch=(--arch "$arch")
+if [ -n "$norm" ]; then
+	[ "$arch" = resnet20 ] || { echo "plan.sh: --norm is for --arch resnet20" >&2; exit 2; }
+	init_arch+=(--norm "$norm")
+fi
 [[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --epochs must be a positive integer" >&2; exit 2; }
 [[ -z $iterations || $iterations =~ ^[1-9][0-9]*$ ]] || { echo "plan.sh: --iterations must be a positive integer" >&2; exit 2; }
 
@@ -104,7 +118,7 @@ fi
 # would otherwise look like progress to the engines' resumption.
 rm -rf "$out/iter" "$out/slurm"
 mkdir -p "$out/iter/000000"
-"$BIN/ccl-partition" --agents "$agents" --alpha "$alpha" --seed "$seed" --normalize "$normalize" "${data[@]}" \
+"$BIN/ccl-partition" --dataset "$dataset" --agents "$agents" --alpha "$alpha" --seed "$seed" --normalize "$normalize" "${data[@]}" \
 	-o "$out/shards" > "$out/histogram.txt"
 gamma=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml | awk '/^gamma:/ {print $2}')
 neighbours=() weights=()
@@ -114,7 +128,7 @@ while read -r i self rest; do
 done < <("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format lines)
 
 for ((i = 0; i < agents; i++)); do
-	"$BIN/ccl-init" --arch lenet5 --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
+	"$BIN/ccl-init" "${init_arch[@]}" --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
 		--batch-order "$batch_order" -o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
 done
 samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')

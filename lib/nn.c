@@ -710,27 +710,45 @@ void ccl_global_avgpool_backward(float *din, const float *dout, int batch, int c
 
 /* ---- group normalisations ---- */
 
-/* Mean and 1 / sqrt(biased variance + eps) of n floats, in double: a
- * group holds up to 16 x 1024 values, and a float sum of squares minus
- * the squared mean would lose the variance of large-mean groups. */
+/* Mean and 1 / sqrt(biased variance + eps) of n floats, in two passes
+ * (a float sum of squares minus the squared mean would lose the variance
+ * of a large-mean group).  Eight float partial sums make the loops
+ * vectorise; a group holds at most 16 x 1024 values, so each partial sum
+ * adds up at most 2048, and they are combined in double. */
 static void group_stats(const float *x, size_t n, float eps, float *stats)
 {
-	double sum = 0, sq = 0;
-	for (size_t i = 0; i < n; i++)
+	float part[8] = {0};
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			part[j] += x[i + j];
+	double sum = 0;
+	for (; i < n; i++)
 		sum += x[i];
-	double mean = sum / (double)n;
-	for (size_t i = 0; i < n; i++) {
-		double d = x[i] - mean;
-		sq += d * d;
-	}
-	stats[0] = (float)mean;
+	for (int j = 0; j < 8; j++)
+		sum += part[j];
+	float mean = (float)(sum / (double)n);
+	for (int j = 0; j < 8; j++)
+		part[j] = 0;
+	for (i = 0; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++) {
+			float d = x[i + j] - mean;
+			part[j] += d * d;
+		}
+	double sq = 0;
+	for (; i < n; i++)
+		sq += (double)(x[i] - mean) * (x[i] - mean);
+	for (int j = 0; j < 8; j++)
+		sq += part[j];
+	stats[0] = mean;
 	stats[1] = (float)(1.0 / sqrt(sq / (double)n + eps));
 }
 
-static float hardsigmoid(float x)
+static inline float hardsigmoid(float x)
 {
-	float h = x / 6.0f + 0.5f;
-	return h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h;
+	float h = x * (1.0f / 6.0f) + 0.5f;
+	h = h > 0.0f ? h : 0.0f;
+	return h < 1.0f ? h : 1.0f;
 }
 
 void ccl_groupnorm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
@@ -771,26 +789,23 @@ void ccl_groupnorm_backward(float *din, float *dgamma, float *dbeta, const float
 			for (int k = 0; k < cg; k++) {
 				int ch = g * cg + k;
 				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
-				double dg = 0, db = 0;
+				float mean = st[0], rstd = st[1], dg = 0, db = 0;
 				for (int i = 0; i < hw; i++) {
-					float xh = (x[i] - st[0]) * st[1];
-					dg += dy[i] * xh;
+					dg += dy[i] * ((x[i] - mean) * rstd);
 					db += dy[i];
 				}
-				dgamma[ch] += (float)dg;
-				dbeta[ch] += (float)db;
-				sum_gy += db * gamma[ch];
-				sum_gy_xh += dg * gamma[ch];
+				dgamma[ch] += dg;
+				dbeta[ch] += db;
+				sum_gy += (double)db * gamma[ch];
+				sum_gy_xh += (double)dg * gamma[ch];
 			}
 			float mean_gy = (float)(sum_gy / (double)n), mean_gy_xh = (float)(sum_gy_xh / (double)n);
 			for (int k = 0; k < cg; k++) {
 				int ch = g * cg + k;
 				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
-				float *dx = din + at + (size_t)k * hw;
-				for (int i = 0; i < hw; i++) {
-					float xh = (x[i] - st[0]) * st[1];
-					dx[i] = st[1] * (dy[i] * gamma[ch] - mean_gy - xh * mean_gy_xh);
-				}
+				float *dx = din + at + (size_t)k * hw, mean = st[0], rstd = st[1], g = gamma[ch];
+				for (int i = 0; i < hw; i++)
+					dx[i] = rstd * (dy[i] * g - mean_gy - (x[i] - mean) * rstd * mean_gy_xh);
 			}
 		}
 }
@@ -836,14 +851,14 @@ void ccl_evonorm_s0_backward(float *din, float *dgamma, float *dbeta, const floa
 			for (int k = 0; k < cg; k++) {
 				int ch = g * cg + k;
 				const float *x = in + at + (size_t)k * hw, *dy = dout + at + (size_t)k * hw;
-				double dyu = 0, db = 0;
+				float dyu = 0, db = 0;
 				for (int i = 0; i < hw; i++) {
 					dyu += dy[i] * (x[i] * hardsigmoid(x[i]));
 					db += dy[i];
 				}
-				dgamma[ch] += (float)(dyu * st[1]);
-				dbeta[ch] += (float)db;
-				s += dyu * gamma[ch];
+				dgamma[ch] += dyu * st[1];
+				dbeta[ch] += db;
+				s += (double)dyu * gamma[ch];
 			}
 			float r = st[1], coef = (float)(s * (double)r * r * r / (double)n);
 			for (int k = 0; k < cg; k++) {

@@ -129,3 +129,20 @@ open(p, 'wb').write(b)" "$T/grad.f32"
 	assert_failure 3
 	assert_output "ccl-partition: $T/cifar-10-python.tar.gz: is the Python (pickle) version of CIFAR-10; use the binary version, cifar-10-binary.tar.gz"
 }
+
+@test "experiment.sh runs CCL with ResNet-20 on CIFAR-layout data" {
+	run env CCL_BIN="$CCL_BIN" "$BATS_TEST_DIRNAME/../../examples/experiment.sh" --dataset cifar10 \
+		--data "$C/cifar-10-binary.tar.gz" --arch resnet20 --norm groupnorm --agents 2 --alpha 1 --epochs 2 \
+		--batch 10 --milestones none --out "$T/run"
+	assert_success
+	[ "$(wc -l < "$T/run/results.csv")" -eq 3 ]
+	run ccl-info --format yaml "$T/run/iter/000010/model-1.ccl"
+	assert_output --partial 'arch: "resnet20-groupnorm"'
+	run ccl-info --format yaml "$T/run/shards/shard-000.ccl"
+	assert_output --partial 'augment: "flip-crop4"'
+	run "$BATS_TEST_DIRNAME/../../examples/plan.sh" --norm groupnorm --out "$T/x"
+	assert_failure 2
+	assert_output --partial "--norm is for --arch resnet20"
+	run "$BATS_TEST_DIRNAME/../../examples/plan.sh" --arch vgg --out "$T/x"
+	assert_failure 2
+}
