@@ -71,8 +71,8 @@ for ((epoch = 0, t = 0; t < ITERATIONS; epoch++)); do
 	models=()
 	for ((i = 0; i < AGENTS; i++)); do models+=("$now/model-$i.ccl"); done
 	"$BIN/ccl-eval" -t "$out/shards/test.ccl" --format yaml "${models[@]}" > "$out/eval-$epoch.yaml"
-	epoch_lr=$(awk -v e="$epoch" -v m="$MILESTONES" -v lr="$LR" \
-		'BEGIN {n = split(m, ms, ","); for (k = 1; k <= n; k++) if (e >= ms[k]) lr /= 10; print lr}')
+	# The rate the epoch's last step used, as the state records it.
+	epoch_lr=$("$BIN/ccl-info" --format yaml "$now/state-0.ccl" | awk -F'"' '/^  lr:/ {print $2}')
 	epsilon=0
 	[ "$METHOD" != ccl ] || epsilon=inf
 	[ -z "$noise" ] || epsilon=$("$BIN/ccl-privacy" --noise "$noise" --releases $(((epoch + 1) * max_degree)) \

@@ -50,12 +50,11 @@ void ccl_sgd_step(const struct ccl_sgd *opt, float *params, float *momentum_buf,
 		sgd_heavy_ball(params, momentum_buf, grad, n, opt->lr, opt->momentum, opt->weight_decay);
 }
 
-float ccl_lr_multistep(float base_lr, int epoch, const int *milestones, int n_milestones,
-                       float factor)
+double ccl_lr_multistep(double base_lr, long epoch, const int *milestones, int n_milestones, double factor)
 {
-	/* Repeated multiplication, not powf: the same rounding as a schedule
+	/* Repeated multiplication, not pow: the same rounding as a schedule
 	 * that divides the rate at each milestone in turn. */
-	float lr = base_lr;
+	double lr = base_lr;
 	for (int i = 0; i < n_milestones; i++)
 		if (milestones[i] <= epoch)
 			lr *= factor;

@@ -31,8 +31,9 @@ void ccl_sgd_step(const struct ccl_sgd *opt, float *params, float *momentum_buf,
                   const float *grad, size_t n);
 
 /* base_lr * factor^(number of milestones <= epoch); epochs count from 0, so
- * a milestone e takes effect at the start of epoch e. */
-float ccl_lr_multistep(float base_lr, int epoch, const int *milestones, int n_milestones,
-                       float factor);
+ * a milestone e takes effect at the start of epoch e.  The one schedule:
+ * ccl-train-step's rate comes from here, and the experiment scripts read
+ * the rate each step used from the states. */
+double ccl_lr_multistep(double base_lr, long epoch, const int *milestones, int n_milestones, double factor);
 
 #endif

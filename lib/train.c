@@ -9,11 +9,7 @@
 
 double ccl_train_lr(const struct ccl_train_config *config, long epoch)
 {
-	double lr = config->lr;
-	for (int i = 0; i < config->n_milestones; i++)
-		if (epoch >= config->milestones[i])
-			lr *= config->lr_factor;
-	return lr;
+	return ccl_lr_multistep(config->lr, epoch, config->milestones, config->n_milestones, config->lr_factor);
 }
 
 void ccl_next_batch_position(const ccl_agent *a, long n, int batch, long *epoch, long *step)

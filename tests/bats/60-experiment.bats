@@ -29,6 +29,11 @@ run_experiment() {
 	assert_output --regexp '^[1-9][0-9]* 0$'
 	run awk -F, 'END {print ($8 > 0)}' "$BATS_TEST_TMPDIR/ccl/results.csv"
 	assert_output 1
+	# The rate each epoch ran at, as the states record it: 2 epochs put both
+	# milestones at epoch 1.
+	run awk -F, 'NR > 1 {print $2}' "$BATS_TEST_TMPDIR/ccl/results.csv"
+	assert_line --index 0 0.01
+	assert_line --index 1 0.0001
 }
 
 @test "the same run twice gives byte-identical models" {

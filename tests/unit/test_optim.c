@@ -88,19 +88,21 @@ static void test_multistep(void)
 	/* The paper's schedule for E = 100: divide by 10 at the start of
 	 * epochs 50 and 75. */
 	int ms[2] = { 50, 75 };
-	CHECK(ccl_lr_multistep(0.1f, 0, ms, 2, 0.1f) == 0.1f);
-	CHECK(ccl_lr_multistep(0.1f, 49, ms, 2, 0.1f) == 0.1f);
-	CHECK_NEAR(ccl_lr_multistep(0.1f, 50, ms, 2, 0.1f), 0.01, 1e-9);
-	CHECK_NEAR(ccl_lr_multistep(0.1f, 74, ms, 2, 0.1f), 0.01, 1e-9);
-	CHECK_NEAR(ccl_lr_multistep(0.1f, 75, ms, 2, 0.1f), 0.001, 1e-9);
-	CHECK_NEAR(ccl_lr_multistep(0.1f, 99, ms, 2, 0.1f), 0.001, 1e-9);
+	CHECK(ccl_lr_multistep(0.1, 0, ms, 2, 0.1) == 0.1);
+	CHECK(ccl_lr_multistep(0.1, 49, ms, 2, 0.1) == 0.1);
+	CHECK_NEAR(ccl_lr_multistep(0.1, 50, ms, 2, 0.1), 0.01, 1e-9);
+	CHECK_NEAR(ccl_lr_multistep(0.1, 74, ms, 2, 0.1), 0.01, 1e-9);
+	CHECK_NEAR(ccl_lr_multistep(0.1, 75, ms, 2, 0.1), 0.001, 1e-9);
+	CHECK_NEAR(ccl_lr_multistep(0.1, 99, ms, 2, 0.1), 0.001, 1e-9);
 	/* Order of the milestones does not matter; none means constant; a
 	 * milestone at 0 applies from the start. */
 	int rev[2] = { 75, 50 };
-	CHECK_NEAR(ccl_lr_multistep(0.1f, 60, rev, 2, 0.1f), 0.01, 1e-9);
-	CHECK(ccl_lr_multistep(0.1f, 1000, NULL, 0, 0.1f) == 0.1f);
+	CHECK_NEAR(ccl_lr_multistep(0.1, 60, rev, 2, 0.1), 0.01, 1e-9);
+	CHECK(ccl_lr_multistep(0.1, 1000, NULL, 0, 0.1) == 0.1);
 	int zero[1] = { 0 };
-	CHECK_NEAR(ccl_lr_multistep(0.01f, 0, zero, 1, 0.5f), 0.005, 1e-9);
+	CHECK_NEAR(ccl_lr_multistep(0.01, 0, zero, 1, 0.5), 0.005, 1e-15);
+	/* The factor is a parameter, not a constant 10 (0.01 x 0.5 x 0.5). */
+	CHECK(ccl_lr_multistep(0.01, 80, ms, 2, 0.5) == 0.01 * 0.5 * 0.5);
 }
 
 int main(void)
