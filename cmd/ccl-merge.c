@@ -88,23 +88,6 @@ static void check_weights(const struct args *a, int expected, const char *what)
 		ccl_usage_error("--weights: they sum to %.9g, not 1", sum);
 }
 
-/* Keeps the weights of the inputs present (present[i], n of them) and
- * scales them, with `fixed` (the agent's own weight, or 0), to sum to 1.
- * Returns the factor applied. */
-static double renormalise(double *w, const int *present, int n, double fixed)
-{
-	int kept = 0;
-	double sum = fixed;
-	for (int i = 0; i < n; i++)
-		if (present[i]) {
-			w[kept] = w[i];
-			sum += w[kept++];
-		}
-	for (int i = 0; i < kept; i++)
-		w[i] /= sum;
-	return 1.0 / sum;
-}
-
 /* Prints the weights actually used after inputs went missing. */
 static void report_renormalised(int kept, int given, double self, const double *w)
 {
@@ -169,7 +152,7 @@ int main(int argc, char **argv)
 			if (!a.n_weights)
 				for (int j = 0; j < given; j++)
 					a.weights[j] = 1.0 / given;
-			renormalise(a.weights, present, given, 0);
+			ccl_renormalise_weights(a.weights, present, given, 0);
 			a.n_weights = n;
 			report_renormalised(n, given, -1, a.weights);
 		}
@@ -207,7 +190,7 @@ int main(int argc, char **argv)
 	int present[MAX_INPUTS], given = a.n_neighbours;
 	a.n_neighbours = ccl_cli_await_inputs(a.neighbours, given, a.wait, a.allow_missing, present);
 	if (a.n_neighbours < given) {
-		self_weight *= renormalise(w, present, given, self_weight);
+		self_weight *= ccl_renormalise_weights(w, present, given, self_weight);
 		report_renormalised(a.n_neighbours, given, self_weight, w);
 	}
 
@@ -215,26 +198,13 @@ int main(int argc, char **argv)
 	if (ccl_agent_load(&state, a.state, "state"))
 		ccl_die();
 	ccl_agent *models = load_models(a.neighbours, a.n_neighbours, &state, &received);
-	size_t np = ccl_net_param_count(state.net);
-	const float **vecs = ccl_xmalloc((size_t)a.n_neighbours * sizeof *vecs);
-	for (int j = 0; j < a.n_neighbours; j++)
-		vecs[j] = models[j].params;
-	float *before = ccl_xmalloc(np * sizeof *before);
-	memcpy(before, state.params, np * sizeof *before);
-	ccl_mix(state.params, vecs, w, a.n_neighbours, a.gamma, np);
-	/* Before the first local step there is no previous learning rate; all
-	 * agents then hold the same initial parameters and mixing changes nothing. */
-	int corrected = a.qgm && state.lr > 0;
-	if (corrected)
-		ccl_qgm_correct(state.momentum, before, state.params, state.lr, a.qgm_scale, np);
+	int corrected = ccl_gossip_step(&state, models, w, a.n_neighbours, a.gamma, a.qgm, a.qgm_scale);
 	if ((written = ccl_agent_write(&state, "state", a.output)) < 0)
 		ccl_die();
 	if (a.verbose)
 		fprintf(stderr, "%s: agent %ld mixed with %d neighbours (gamma %g)%s; received %ld parameter bytes\n",
 		        ccl_progname(), state.agent, a.n_neighbours, a.gamma,
 		        corrected ? ", momentum corrected" : "", received);
-	free(before);
-	free(vecs);
 	for (int j = 0; j < a.n_neighbours; j++)
 		ccl_agent_free(&models[j]);
 	free(models);

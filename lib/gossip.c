@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "gossip.h"
@@ -43,4 +44,36 @@ double ccl_consensus_distance(const float *const *models, int k, size_t n)
 			total += (models[j][p] - mean) * (models[j][p] - mean);
 	}
 	return total / k;
+}
+
+int ccl_gossip_step(ccl_agent *state, const ccl_agent *neighbours, const double *w, int k, double gamma, int qgm,
+                    double qgm_scale)
+{
+	size_t np = ccl_net_param_count(state->net);
+	const float **vecs = ccl_xmalloc((size_t)(k > 0 ? k : 1) * sizeof *vecs);
+	float *before = ccl_xmalloc(np * sizeof *before);
+	for (int j = 0; j < k; j++)
+		vecs[j] = neighbours[j].params;
+	memcpy(before, state->params, np * sizeof *before);
+	ccl_mix(state->params, vecs, w, k, gamma, np);
+	int corrected = qgm && state->lr > 0;
+	if (corrected)
+		ccl_qgm_correct(state->momentum, before, state->params, state->lr, qgm_scale, np);
+	free(before);
+	free(vecs);
+	return corrected;
+}
+
+double ccl_renormalise_weights(double *w, const int *present, int n, double fixed)
+{
+	int kept = 0;
+	double sum = fixed;
+	for (int i = 0; i < n; i++)
+		if (present[i]) {
+			w[kept] = w[i];
+			sum += w[kept++];
+		}
+	for (int i = 0; i < kept; i++)
+		w[i] /= sum;
+	return 1.0 / sum;
 }

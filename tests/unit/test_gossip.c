@@ -3,6 +3,7 @@
  * against hand-worked values and finite differences. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crossfeat.h"
 #include "featstat.h"
@@ -92,5 +93,46 @@ int main(void)
 		CHECK_NEAR(g_m[i], (lm_p - lm_n) / (2 * h), 1e-4);
 		CHECK_NEAR(g_d[i], (ld_p - ld_n) / (2 * h), 1e-4);
 	}
+	/* Renormalising after the second of three neighbours went missing:
+	 * weights 1/4 each and 1/4 for the agent itself, the two left become
+	 * 1/3 each and the agent's 1/4 x 4/3 = 1/3. */
+	double rw[3] = {0.25, 0.25, 0.25};
+	int present[3] = {1, 0, 1};
+	double factor = ccl_renormalise_weights(rw, present, 3, 0.25);
+	CHECK_NEAR(rw[0], 1.0 / 3, 1e-15);
+	CHECK_NEAR(rw[1], 1.0 / 3, 1e-15);
+	CHECK_NEAR(0.25 * factor, 1.0 / 3, 1e-15);
+
+	/* The gossip step: mixing, then QGM except before the first step. */
+	ccl_agent st, nbr[2];
+	CHECK(!ccl_agent_init(&st, "mlp", 2, 1, 2, 2, 1, 0, CCL_ORDER_SHARED));
+	CHECK(!ccl_agent_init(&nbr[0], "mlp", 2, 1, 2, 2, 2, 1, CCL_ORDER_SHARED));
+	CHECK(!ccl_agent_init(&nbr[1], "mlp", 2, 1, 2, 2, 3, 2, CCL_ORDER_SHARED));
+	size_t np = ccl_net_param_count(st.net);
+	float *x0 = malloc(np * sizeof *x0), *mixed = malloc(np * sizeof *mixed);
+	const float *vecs[2] = {nbr[0].params, nbr[1].params};
+	double gw[2] = {0.3, 0.2};
+	for (size_t i = 0; i < np; i++)
+		x0[i] = st.params[i], st.momentum[i] = 0.5f;
+	memcpy(mixed, x0, np * sizeof *mixed);
+	ccl_mix(mixed, vecs, gw, 2, 0.9, np);
+	CHECK(ccl_gossip_step(&st, nbr, gw, 2, 0.9, 1, 1.0) == 0); /* lr 0: no correction */
+	CHECK(!memcmp(st.params, mixed, np * sizeof *mixed));
+	int untouched = 1;
+	for (size_t i = 0; i < np; i++)
+		untouched &= st.momentum[i] == 0.5f;
+	CHECK(untouched);
+	memcpy(st.params, x0, np * sizeof *x0);
+	st.lr = 0.1;
+	CHECK(ccl_gossip_step(&st, nbr, gw, 2, 0.9, 1, 1.0) == 1);
+	double worst = 0;
+	for (size_t i = 0; i < np; i++)
+		worst = fmax(worst, fabs(st.momentum[i] - (0.5 - ((double)mixed[i] - x0[i]) / 0.1)));
+	CHECK_MSG(worst < 1e-4, "QGM momentum off by %g", worst);
+	free(x0);
+	free(mixed);
+	ccl_agent_free(&st);
+	ccl_agent_free(&nbr[0]);
+	ccl_agent_free(&nbr[1]);
 	return unit_report();
 }
