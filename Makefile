@@ -13,11 +13,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libc and libm, relocating them, and OpenBLAS's tables of kernels for every
 # CPU) costs more than the rest of a small step's overhead.  --gc-sections
 # drops the archive formats libarchive would otherwise drag in (xar, 7zip:
-# libxml2, lzma, nettle) and the tools never use.  LINK=dynamic links the
+# libxml2) and the tools never use; the zip format ccl-npz reads brings its
+# decompressors and decryption (lzma, bzip2, zstd, nettle), into that tool
+# alone.  LINK=dynamic links the
 # usual way (the sanitizers need it).
 LINK ?= static
 ifeq ($(LINK),static)
-PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -ljansson -lz \
+PKG_LIBS := -static -Wl,--gc-sections -larchive -lyaml -ljansson -lz -llzma -lbz2 -lzstd -lnettle \
             $(shell pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.a -lpthread
 else
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -47,7 +49,7 @@ DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev cla
                    libyaml-dev libjansson-dev bats bats-assert bats-support bats-file \
                    zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
                    parallel openssh-server openssh-client slurm-wlm munge \
-                   iproute2 procps strace python3-torch
+                   iproute2 procps strace python3-torch liblzma-dev libbz2-dev libzstd-dev nettle-dev
 
 .PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man fuzz
 
@@ -125,7 +127,7 @@ lint-man:
 # sanitizer report fails the target and leaves the input in $(FUZZ_BUILD).
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
-FUZZERS      := artifact manifest idx cifar
+FUZZERS      := artifact manifest idx cifar npz
 FUZZ_CFLAGS  := -O1 -g -std=c17 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -DCCL_VERSION='"$(VERSION)"' \
                 -DCCL_FUZZ_SKIP_CHECKSUMS -Ilib $(PKG_CFLAGS) -msse4.2 -fsanitize=fuzzer,address,undefined
 FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o)

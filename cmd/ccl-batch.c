@@ -34,6 +34,7 @@ int ccl_featstat_main(int argc, char **argv);
 int ccl_info_main(int argc, char **argv);
 int ccl_init_main(int argc, char **argv);
 int ccl_merge_main(int argc, char **argv);
+int ccl_npz_main(int argc, char **argv);
 int ccl_partition_main(int argc, char **argv);
 int ccl_privacy_main(int argc, char **argv);
 int ccl_topology_main(int argc, char **argv);
@@ -46,7 +47,7 @@ static const struct {
 	{"ccl-eval", ccl_eval_main},         {"ccl-featstat", ccl_featstat_main},
 	{"ccl-info", ccl_info_main},         {"ccl-init", ccl_init_main},
 	{"ccl-merge", ccl_merge_main},       {"ccl-partition", ccl_partition_main},
-	{"ccl-privacy", ccl_privacy_main},
+	{"ccl-npz", ccl_npz_main},           {"ccl-privacy", ccl_privacy_main},
 	{"ccl-topology", ccl_topology_main}, {"ccl-train-step", ccl_train_step_main},
 };
 

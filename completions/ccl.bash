@@ -16,7 +16,7 @@ _ccl_tool()
 	--normalize) COMPREPLY=($(compgen -W 'paper data' -- "$cur")); return ;;
 	--batch-order) COMPREPLY=($(compgen -W 'shared independent' -- "$cur")); return ;;
 	--topology) COMPREPLY=($(compgen -W 'ring torus torus2d petersen dyck full chain' -- "$cur")); return ;;
-	-o | --output | --data | --noise-key)
+	-o | --output | --data | --noise-key | --like)
 		_filedir
 		return
 		;;
@@ -29,4 +29,4 @@ _ccl_tool()
 	fi
 	_filedir
 }
-complete -F _ccl_tool ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-eval ccl-featstat ccl-merge ccl-privacy ccl-topology
+complete -F _ccl_tool ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-eval ccl-featstat ccl-merge ccl-npz ccl-privacy ccl-topology

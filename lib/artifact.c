@@ -418,22 +418,16 @@ long ccl_artifact_write(const ccl_artifact *a, const char *path)
 	return bytes >= 0 && ccl_artifact_write_commit(&w) == 0 ? bytes : -1;
 }
 
-long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct ccl_write *w)
+int ccl_write_open(const char *path, struct ccl_write *w)
 {
-	int to_stdout = !strcmp(path, "-");
-	const char *shown = to_stdout ? "<stdout>" : path; /* in messages, "-" alone reads as stdin */
-	char *tmp = NULL; /* stays NULL when the target is written in place */
-	struct text manifest = {0};
-	struct archive *ar;
-	long bytes = -1;
-	int fd;
 	struct stat st;
+	int fd;
 
 	w->path = path;
 	w->tmp = NULL;
-	if (to_stdout) {
-		fd = STDOUT_FILENO;
-	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (!strcmp(path, "-"))
+		return STDOUT_FILENO;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* A device or a FIFO is written to, never renamed over: a rename
 		 * would put a regular file where /dev/null was.  Opening does not
 		 * wait for a FIFO's reader; one with no reader is an error. */
@@ -444,17 +438,41 @@ long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct cc
 			return ccl_fail(CCL_EXIT_FAILURE, path, "cannot open: %s",
 			                errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	} else {
-		tmp = ccl_xmalloc(strlen(path) + 16);
-		sprintf(tmp, "%s.tmp.XXXXXX", path);
-		fd = mkstemp(tmp);
-		if (fd < 0) {
-			ccl_fail(CCL_EXIT_FAILURE, path, "cannot create: %s", strerror(errno));
-			free(tmp);
-			return -1;
-		}
-		fchmod(fd, 0644);
+		return fd;
 	}
+	w->tmp = ccl_xmalloc(strlen(path) + 16);
+	sprintf(w->tmp, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(w->tmp);
+	if (fd < 0) {
+		ccl_fail(CCL_EXIT_FAILURE, path, "cannot create: %s", strerror(errno));
+		free(w->tmp);
+		w->tmp = NULL;
+		return -1;
+	}
+	fchmod(fd, 0644);
+	return fd;
+}
+
+int ccl_write_close(int fd, struct ccl_write *w, int ok)
+{
+	if (fd != STDOUT_FILENO && close(fd) != 0 && ok) {
+		ccl_fail(CCL_EXIT_FAILURE, w->path, "cannot write: %s", strerror(errno));
+		ok = 0;
+	}
+	if (!ok)
+		ccl_artifact_write_abort(w);
+	return ok ? 0 : -1;
+}
+
+long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct ccl_write *w)
+{
+	const char *shown = strcmp(path, "-") ? path : "<stdout>"; /* in messages, "-" alone reads as stdin */
+	struct text manifest = {0};
+	struct archive *ar;
+	long bytes = -1;
+	int fd = ccl_write_open(path, w);
+	if (fd < 0)
+		return -1;
 
 	build_manifest(a, &manifest);
 	ar = archive_write_new();
@@ -480,17 +498,7 @@ long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct cc
 		         archive_error_string(ar) ? archive_error_string(ar) : strerror(errno));
 	archive_write_free(ar);
 	free(manifest.buf);
-
-	if (!to_stdout) {
-		if (close(fd) != 0 && ok) {
-			ccl_fail(CCL_EXIT_FAILURE, path, "cannot write: %s", strerror(errno));
-			ok = 0;
-		}
-	}
-	w->tmp = tmp;
-	if (!ok)
-		ccl_artifact_write_abort(w);
-	return ok ? bytes : -1;
+	return ccl_write_close(fd, w, ok) ? -1 : bytes;
 }
 
 int ccl_artifact_write_commit(struct ccl_write *w)

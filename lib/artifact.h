@@ -102,6 +102,12 @@ struct ccl_write {
 	char *tmp; /* NULL when written in place */
 };
 long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct ccl_write *w);
+/* The output half of _begin, for files that are not artifacts (ccl-npz):
+ * opens the temporary (or the stream, FIFO or device) and returns its
+ * descriptor, or -1; _close closes it and, unless ok, aborts.  Commit as
+ * above. */
+int ccl_write_open(const char *path, struct ccl_write *w);
+int ccl_write_close(int fd, struct ccl_write *w, int ok);
 int ccl_artifact_write_commit(struct ccl_write *w);
 void ccl_artifact_write_abort(struct ccl_write *w);
 /* Reads and verifies; with expect_kind non-NULL, another kind is an error. */

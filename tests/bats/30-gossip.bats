@@ -219,7 +219,7 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	assert_line --index 1 "dirichlet"
 	assert_line --index 2 "independent"
 	assert_line --index 3 "paper data"
-	for t in ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-privacy ccl-topology; do
+	for t in ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-npz ccl-privacy ccl-topology; do
 		grep -q "$t" "$BATS_TEST_DIRNAME/../../completions/_ccl"
 	done
 }

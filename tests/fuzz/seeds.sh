@@ -7,7 +7,8 @@
 # DIR/artifact: a shard, the test set, a state, a model, a feature
 # statistic, and a gzipped shard; DIR/manifest: their manifests;
 # DIR/idx: the harness's length-prefixed pair of IDX files, plain and gzip;
-# DIR/cifar: CIFAR-10 and CIFAR-100 archives behind their selector byte.
+# DIR/cifar: CIFAR-10 and CIFAR-100 archives behind their selector byte;
+# DIR/npz: a LeNet-5 model exported by ccl-npz.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1
@@ -17,13 +18,14 @@ bats_load_library() { :; }
 . "$here/../bats/helpers.bash"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$out"/{artifact,manifest,idx,cifar}
+mkdir -p "$out"/{artifact,manifest,idx,cifar,npz}
 
 make_idx "$work/d" train 64
 make_idx "$work/d" t10k 16
 "$CCL_BIN/ccl-partition" -n 2 --alpha 0.5 --data "$work/d" -o "$work/p" > /dev/null
 "$CCL_BIN/ccl-init" --shard "$work/p/shard-000.ccl" -o "$work/s.ccl" -m "$work/m.ccl"
 "$CCL_BIN/ccl-featstat" -d "$work/p/shard-000.ccl" -S "$work/s.ccl" --batch 8 -M "$work/m.ccl" -o "$work/fs.ccl"
+"$CCL_BIN/ccl-npz" -o "$out/npz/lenet5.npz" "$work/m.ccl"
 cp "$work/p/shard-000.ccl" "$work/p/test.ccl" "$work/s.ccl" "$work/m.ccl" "$work/fs.ccl" "$out/artifact/"
 gzip -c "$work/p/shard-001.ccl" > "$out/artifact/shard-001.ccl.gz"
 for f in "$out"/artifact/*.ccl; do tar -xOf "$f" manifest.yaml > "$out/manifest/$(basename "$f" .ccl).yaml"; done
