@@ -751,8 +751,10 @@ static inline float hardsigmoid(float x)
 	return h < 1.0f ? h : 1.0f;
 }
 
-void ccl_groupnorm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
-                           int batch, int c, int hw, int groups, float eps)
+/* Both forward passes: per (sample, group) statistics, then per channel
+ * either GroupNorm's affine map or EvoNorm-S0's. */
+static void group_norm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                               int batch, int c, int hw, int groups, float eps, int evo)
 {
 	int cg = c / groups;
 	size_t n = (size_t)cg * hw;
@@ -766,10 +768,20 @@ void ccl_groupnorm_forward(float *out, float *stats, const float *in, const floa
 				float scale = st[1] * gamma[ch], shift = beta[ch] - st[0] * scale;
 				const float *x = in + at + (size_t)k * hw;
 				float *y = out + at + (size_t)k * hw;
-				for (int i = 0; i < hw; i++)
-					y[i] = x[i] * scale + shift;
+				if (evo)
+					for (int i = 0; i < hw; i++)
+						y[i] = x[i] * hardsigmoid(x[i]) * scale + beta[ch];
+				else
+					for (int i = 0; i < hw; i++)
+						y[i] = x[i] * scale + shift;
 			}
 		}
+}
+
+void ccl_groupnorm_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
+                           int batch, int c, int hw, int groups, float eps)
+{
+	group_norm_forward(out, stats, in, gamma, beta, batch, c, hw, groups, eps, 0);
 }
 
 /* With xh = (x - mean) rstd and gy = dy gamma, over a group of n values:
@@ -813,22 +825,7 @@ void ccl_groupnorm_backward(float *din, float *dgamma, float *dbeta, const float
 void ccl_evonorm_s0_forward(float *out, float *stats, const float *in, const float *gamma, const float *beta,
                             int batch, int c, int hw, int groups, float eps)
 {
-	int cg = c / groups;
-	size_t n = (size_t)cg * hw;
-	for (int b = 0; b < batch; b++)
-		for (int g = 0; g < groups; g++) {
-			size_t at = ((size_t)b * c + (size_t)g * cg) * hw;
-			float *st = stats + ((size_t)b * groups + g) * 2;
-			group_stats(in + at, n, eps, st);
-			for (int k = 0; k < cg; k++) {
-				int ch = g * cg + k;
-				float scale = st[1] * gamma[ch];
-				const float *x = in + at + (size_t)k * hw;
-				float *y = out + at + (size_t)k * hw;
-				for (int i = 0; i < hw; i++)
-					y[i] = x[i] * hardsigmoid(x[i]) * scale + beta[ch];
-			}
-		}
+	group_norm_forward(out, stats, in, gamma, beta, batch, c, hw, groups, eps, 1);
 }
 
 /* With u = x hardsigmoid(x), y = u rstd gamma + beta and rstd depending on

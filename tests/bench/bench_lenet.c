@@ -22,18 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "error.h"
 #include "model.h"
 #include "nn.h"
 #include "optim.h"
 #include "rng.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Returns samples per second. */
 static double bench(int batch, double seconds)
@@ -91,22 +85,6 @@ static double bench(int batch, double seconds)
 	return rate;
 }
 
-/* Finds torch_lenet.py: next to the sources when run from the top of the
- * tree (as `make bench` does), else relative to this program in build/bench. */
-static int find_script(char *path, size_t size, const char *argv0)
-{
-	snprintf(path, size, "tests/bench/torch_lenet.py");
-	if (access(path, R_OK) == 0)
-		return 0;
-	const char *slash = strrchr(argv0, '/');
-	if (slash) {
-		snprintf(path, size, "%.*s/../../tests/bench/torch_lenet.py", (int)(slash - argv0), argv0);
-		if (access(path, R_OK) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -127,7 +105,7 @@ int main(int argc, char **argv)
 		       "(apt-get install python3-torch)\n");
 		return 0;
 	}
-	if (find_script(script, sizeof script, argv[0]) != 0) {
+	if (find_script(script, sizeof script, argv[0], "torch_lenet.py") != 0) {
 		printf("torch comparison skipped: tests/bench/torch_lenet.py not found\n");
 		return 0;
 	}

@@ -28,18 +28,12 @@
 #include <unistd.h>
 
 #include "crossfeat.h"
+#include "bench.h"
 #include "error.h"
 #include "model.h"
 #include "nn.h"
 #include "optim.h"
 #include "rng.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Multiply-adds x 2 of the convolutions and the fc for one 3x32x32 sample:
  * a convolution's tensor (out, in, k, k) runs at its stage's resolution,
@@ -135,20 +129,6 @@ static double sgemm_rate(void)
 	return 2.0 * N * N * N / best / 1e9;
 }
 
-static int find_script(char *path, size_t size, const char *argv0)
-{
-	snprintf(path, size, "tests/bench/torch_resnet.py");
-	if (access(path, R_OK) == 0)
-		return 0;
-	const char *slash = strrchr(argv0, '/');
-	if (slash) {
-		snprintf(path, size, "%.*s/../../tests/bench/torch_resnet.py", (int)(slash - argv0), argv0);
-		if (access(path, R_OK) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct { const char *norm; int batch; } cases[] = {
@@ -182,7 +162,7 @@ int main(int argc, char **argv)
 		printf("torch comparison skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)\n");
 		return 0;
 	}
-	if (find_script(script, sizeof script, argv[0]) != 0) {
+	if (find_script(script, sizeof script, argv[0], "torch_resnet.py") != 0) {
 		printf("torch comparison skipped: tests/bench/torch_resnet.py not found\n");
 		return 0;
 	}

@@ -147,32 +147,60 @@ static double full_loss(ccl_net *net, const float *params, const float *input, i
 	return loss;
 }
 
+/* A network, its parameters, a random batch and feature gradient R, and
+ * the analytic gradient of L at them, for the gradient tests. */
+struct grad_case {
+	ccl_net *net;
+	size_t n;
+	int batch, classes;
+	float *params, *grad, *input, *r, *dlogits;
+	int32_t *labels;
+};
+
+static struct grad_case grad_case_make(const char *arch, int c, int h, int w, int classes, int batch,
+                                       int normal_input)
+{
+	struct grad_case g = {.net = ccl_net_create(arch, classes, c, h, w), .batch = batch, .classes = classes};
+	size_t ni = (size_t)batch * c * h * w, nf = (size_t)batch * ccl_net_feature_dim(g.net);
+	g.n = ccl_net_param_count(g.net);
+	g.params = malloc(sizeof(float) * g.n);
+	g.grad = malloc(sizeof(float) * g.n);
+	g.input = malloc(sizeof(float) * ni);
+	g.r = malloc(sizeof(float) * nf);
+	g.dlogits = malloc(sizeof(float) * (size_t)batch * classes);
+	g.labels = malloc(sizeof(int32_t) * (size_t)batch);
+	ccl_net_init_params(g.net, 7, g.params);
+	for (size_t i = 0; i < ni; i++)
+		g.input[i] = (float)(normal_input ? ccl_rng_normal(&rng) : ccl_rng_uniform(&rng));
+	/* Scaled so that the feature term weighs about as much as the CE. */
+	for (size_t i = 0; i < nf; i++)
+		g.r[i] = (float)(ccl_rng_uniform(&rng) - 0.5) / (float)batch;
+	for (int i = 0; i < batch; i++)
+		g.labels[i] = (int32_t)ccl_rng_below(&rng, (uint32_t)classes);
+	ccl_net_forward(g.net, g.params, g.input, batch);
+	ccl_softmax_xent(ccl_net_logits(g.net), g.labels, batch, classes, g.dlogits);
+	for (size_t i = 0; i < g.n; i++)
+		g.grad[i] = NAN; /* backward must overwrite every element */
+	ccl_net_backward(g.net, g.params, g.dlogits, g.r, g.grad);
+	return g;
+}
+
+static void grad_case_free(struct grad_case *g)
+{
+	free(g->params); free(g->grad); free(g->input); free(g->r); free(g->dlogits); free(g->labels);
+	ccl_net_free(g->net);
+}
+
 static void test_gradient(const char *arch, int c, int h, int w, int classes, int batch,
                           int per_tensor)
 {
-	ccl_net *net = ccl_net_create(arch, classes, c, h, w);
-	size_t n = ccl_net_param_count(net), ni = (size_t)batch * c * h * w;
-	size_t nf = (size_t)batch * ccl_net_feature_dim(net);
-	float *params = malloc(sizeof(float) * n), *grad = malloc(sizeof(float) * n);
-	float *input = malloc(sizeof(float) * ni), *r = malloc(sizeof(float) * nf);
-	float *dlogits = malloc(sizeof(float) * (size_t)batch * classes);
-	int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
+	struct grad_case g = grad_case_make(arch, c, h, w, classes, batch, 0);
+	ccl_net *net = g.net;
+	size_t n = g.n, nf = (size_t)batch * ccl_net_feature_dim(net);
+	float *params = g.params, *grad = g.grad, *input = g.input, *r = g.r, *dlogits = g.dlogits;
+	int32_t *labels = g.labels;
 	const float eps = 3e-4f;
 
-	ccl_net_init_params(net, 7, params);
-	for (size_t i = 0; i < ni; i++)
-		input[i] = (float)ccl_rng_uniform(&rng);
-	/* Scaled so that the feature term weighs about as much as the CE. */
-	for (size_t i = 0; i < nf; i++)
-		r[i] = (float)(ccl_rng_uniform(&rng) - 0.5) / (float)batch;
-	for (int i = 0; i < batch; i++)
-		labels[i] = (int32_t)ccl_rng_below(&rng, (uint32_t)classes);
-
-	ccl_net_forward(net, params, input, batch);
-	ccl_softmax_xent(ccl_net_logits(net), labels, batch, classes, dlogits);
-	for (size_t i = 0; i < n; i++)
-		grad[i] = NAN; /* backward must overwrite every element */
-	ccl_net_backward(net, params, dlogits, r, grad);
 	int finite = 1;
 	for (size_t i = 0; i < n; i++)
 		finite &= isfinite(grad[i]);
@@ -218,9 +246,8 @@ static void test_gradient(const char *arch, int c, int h, int w, int classes, in
 	ccl_net_backward(net, params, dlogits, zero, g1);
 	CHECK_MSG(memcmp(g0, g1, sizeof(float) * n) == 0, "%s: dfeatures NULL vs 0", arch);
 
-	free(params); free(grad); free(input); free(r); free(dlogits); free(labels);
 	free(g0); free(g1); free(zero);
-	ccl_net_free(net);
+	grad_case_free(&g);
 }
 
 /* The same loss for a ResNet-20, whose twenty float layers put enough
@@ -236,27 +263,11 @@ static void test_gradient(const char *arch, int c, int h, int w, int classes, in
  * in size or direction, fails one of the two. */
 static void test_gradient_directional(const char *arch, int c, int h, int w, int classes, int batch)
 {
-	ccl_net *net = ccl_net_create(arch, classes, c, h, w);
-	size_t n = ccl_net_param_count(net), ni = (size_t)batch * c * h * w;
-	size_t nf = (size_t)batch * ccl_net_feature_dim(net);
-	float *params = malloc(sizeof(float) * n), *grad = malloc(sizeof(float) * n), *moved = malloc(sizeof(float) * n);
-	float *input = malloc(sizeof(float) * ni), *r = malloc(sizeof(float) * nf);
-	float *dlogits = malloc(sizeof(float) * (size_t)batch * classes);
-	int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
+	struct grad_case gc = grad_case_make(arch, c, h, w, classes, batch, 1);
+	ccl_net *net = gc.net;
+	size_t n = gc.n;
+	float *params = gc.params, *grad = gc.grad, *moved = malloc(sizeof(float) * n);
 	const double step = 5e-4;
-
-	ccl_net_init_params(net, 7, params);
-	for (size_t i = 0; i < ni; i++)
-		input[i] = (float)ccl_rng_normal(&rng);
-	for (size_t i = 0; i < nf; i++)
-		r[i] = (float)(ccl_rng_uniform(&rng) - 0.5) / (float)batch;
-	for (int i = 0; i < batch; i++)
-		labels[i] = (int32_t)ccl_rng_below(&rng, (uint32_t)classes);
-	ccl_net_forward(net, params, input, batch);
-	ccl_softmax_xent(ccl_net_logits(net), labels, batch, classes, dlogits);
-	for (size_t i = 0; i < n; i++)
-		grad[i] = NAN;
-	ccl_net_backward(net, params, dlogits, r, grad);
 
 	for (int ti = 0; ti < ccl_net_tensor_count(net); ti++) {
 		const struct ccl_param_tensor *t = ccl_net_tensor(net, ti);
@@ -281,7 +292,7 @@ static void test_gradient_directional(const char *arch, int c, int h, int w, int
 				memcpy(moved, params, sizeof(float) * n);
 				for (size_t e = 0; e < t->size; e++)
 					moved[t->offset + e] += (float)((side ? -step : step) * d[e]);
-				loss[side] = full_loss(net, moved, input, batch, labels, r);
+				loss[side] = full_loss(net, moved, gc.input, batch, gc.labels, gc.r);
 			}
 			double quotient = (loss[0] - loss[1]) / (2 * step);
 			CHECK_MSG(fabs(quotient - expect) <= 2e-2 * norm, "%s %s, %s direction: analytic %.6g, quotient %.6g",
@@ -289,8 +300,8 @@ static void test_gradient_directional(const char *arch, int c, int h, int w, int
 		}
 		free(d);
 	}
-	free(params); free(grad); free(moved); free(input); free(r); free(dlogits); free(labels);
-	ccl_net_free(net);
+	free(moved);
+	grad_case_free(&gc);
 }
 
 /* Batches of different sizes in any order (the workspace grows and is
