@@ -59,6 +59,7 @@ help:
 	@echo 'make               build libccl and every tool into $(BUILD)/'
 	@echo 'make demo          the short demo on Fashion-MNIST (examples/demo.sh)'
 	@echo 'make test          run the C unit tests and the bats tests'
+	@echo 'make unit          run the C unit tests only'
 	@echo 'make check-asan    the same tests, built with ASan and UBSan'
 	@echo 'make bench         speed of partitioning and training (see tests/bench)'
 	@echo 'make fuzz          the libFuzzer harnesses, FUZZ_SECONDS (default 60) each (clang)'

@@ -7,7 +7,11 @@ _ccl_tool()
 	_init_completion || return
 
 	case $prev in
-	--format) COMPREPLY=($(compgen -W 'table yaml json' -- "$cur")); return ;;
+	--format)
+		if [ "$1" = ccl-topology ]; then COMPREPLY=($(compgen -W 'table lines yaml json' -- "$cur"))
+		else COMPREPLY=($(compgen -W 'table yaml json' -- "$cur")); fi
+		return ;;
+	--weighting) COMPREPLY=($(compgen -W 'auto uniform metropolis' -- "$cur")); return ;;
 	--scheme) COMPREPLY=($(compgen -W 'paper dirichlet iid shards' -- "$cur")); return ;;
 	--dataset) COMPREPLY=($(compgen -W 'fashion-mnist mnist cifar10 cifar100' -- "$cur")); return ;;
 	--arch) COMPREPLY=($(compgen -W 'lenet5 mlp resnet20' -- "$cur")); return ;;

@@ -214,11 +214,23 @@ setup() { T=$BATS_TEST_TMPDIR; }
 		COMP_LINE='ccl-init --batch-order i'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-init --batch-order i); COMP_CWORD=2
 		_ccl_tool ccl-init i --batch-order; echo \"\${COMPREPLY[@]}\"
 		COMP_LINE='ccl-partition --normalize '; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-partition --normalize ''); COMP_CWORD=2
-		_ccl_tool ccl-partition '' --normalize; echo \"\${COMPREPLY[@]}\""
+		_ccl_tool ccl-partition '' --normalize; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-topology --format l'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-topology --format l); COMP_CWORD=2
+		_ccl_tool ccl-topology l --format; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-topology --weighting m'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-topology --weighting m); COMP_CWORD=2
+		_ccl_tool ccl-topology m --weighting; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-init --arch r'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-init --arch r); COMP_CWORD=2
+		_ccl_tool ccl-init r --arch; echo \"\${COMPREPLY[@]}\"
+		COMP_LINE='ccl-init --norm g'; COMP_POINT=\${#COMP_LINE}; COMP_WORDS=(ccl-init --norm g); COMP_CWORD=2
+		_ccl_tool ccl-init g --norm; echo \"\${COMPREPLY[@]}\""
 	assert_line --index 0 "--qgm --qgm-scale"
 	assert_line --index 1 "dirichlet"
 	assert_line --index 2 "independent"
 	assert_line --index 3 "paper data"
+	assert_line --index 4 "lines"
+	assert_line --index 5 "metropolis"
+	assert_line --index 6 "resnet20"
+	assert_line --index 7 "groupnorm"
 	for t in ccl-batch ccl-partition ccl-info ccl-init ccl-train-step ccl-featstat ccl-merge ccl-eval ccl-npz ccl-privacy ccl-topology; do
 		grep -q "$t" "$BATS_TEST_DIRNAME/../../completions/_ccl"
 	done
