@@ -7,7 +7,7 @@
 #       [--seed 123] [--jobs 2] [--milestones E1,E2|none] [--lambda-m 0.1]
 #       [--lambda-d 0.1] [--qgm on|off] [--qgm-scale S] [--clip C] [--noise SIGMA]
 #       [--epsilon E] [--delta D] [--min-count K] [--dataset NAME] [--data PATH]
-#       [--arch lenet5|resnet20] [--norm evonorm|groupnorm] [--out DIR]
+#       [--arch lenet5|resnet20] [--norm evonorm|groupnorm] [--out DIR] [--fresh]
 #
 # Per iteration, in lockstep: every agent merges its neighbours' published
 # models into its state (QGM-corrected for qgm and ccl) and, for ccl, sends
@@ -24,48 +24,75 @@
 # This is examples/plan.sh followed by the bash engine (examples/run-bash.sh)
 # one epoch at a time, keeping only the newest iteration's files.  The final
 # models are in DIR/iter/<last iteration>/model-I.ccl.
+#
+# Run again on the same DIR with the same options, it resumes where it
+# stopped (interrupted or killed anywhere), keeping results.csv: the final
+# models and results are those of an uninterrupted run.  Other options are
+# refused, unless --fresh, which plans DIR afresh (deleting its iterations
+# and results).
 set -euo pipefail
 
 here=$(dirname "$0")
 BIN=${CCL_BIN:-$(cd "$here/.." && pwd)/build/bin}
 # One OpenBLAS thread per process: the agents of a phase already run in parallel.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-jobs=2 out= method=ccl topology=ring agents=16 plan_args=()
+jobs=2 out= method=ccl topology=ring agents=16 plan_args=() fresh=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--fresh) fresh=1; shift; continue ;;
 	--jobs) jobs=$2 ;;
 	--out) out=$2 ;;
 	--method) method=$2; plan_args+=("$1" "$2") ;;
 	--topology) topology=$2; plan_args+=("$1" "$2") ;;
 	--agents) agents=$2; plan_args+=("$1" "$2") ;;
-	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) [ $# -ge 2 ] || { echo "experiment.sh: option '$1' needs a value" >&2; exit 2; }
 	   plan_args+=("$1" "$2") ;;
 	esac
 	shift 2
 done
 out=${out:-out/$method-$topology-$agents}
-"$here/plan.sh" "${plan_args[@]}" --out "$out"
+# The options that make the plan, as the shell quotes them: a rerun with the
+# same ones resumes, with others it is refused.
+printf -v args '%q ' "${plan_args[@]}"
+if [ -z "$fresh" ] && [ -e "$out/plan.env" ]; then
+	[ "$(cat "$out/experiment.args" 2> /dev/null)" = "$args" ] || {
+		echo "experiment.sh: $out holds another plan; give the options it was made with to resume," \
+			"or --fresh to start it afresh" >&2
+		exit 2
+	}
+else
+	rm -f "$out/results.csv"
+	mkdir -p "$out"
+	printf '%s\n' "$args" > "$out/experiment.args"
+	"$here/plan.sh" "${plan_args[@]}" --out "$out"
+fi
 # shellcheck source=/dev/null
 . "$out/plan.env"
 
 iter_dir() { printf '%s/iter/%06d' "$out" "$1"; }
 degree=$(wc -w <<<"${NEIGHBOURS[0]}")
 first_neighbour=${NEIGHBOURS[0]%% *}
-param_bytes=0 featstat_bytes=0
 # Private statistics: a sample is released once per epoch to each neighbour.
 IFS=, read -ra privacy <<<"${PRIVACY:-}"
 noise= max_degree=0
 for ((k = 0; k < ${#privacy[@]}; k++)); do [ "${privacy[k]}" != --noise ] || noise=${privacy[k + 1]}; done
 for ((i = 0; i < AGENTS; i++)); do d=$(wc -w <<<"${NEIGHBOURS[i]}"); ((d <= max_degree)) || max_degree=$d; done
-echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds,epsilon" \
-	> "$out/results.csv"
-for ((epoch = 0, t = 0; t < ITERATIONS; epoch++)); do
+[ -e "$out/results.csv" ] ||
+	echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds,epsilon" \
+		> "$out/results.csv"
+# Resuming: the epochs with a line are done, and the byte counts go on from
+# the last line; the engine goes on from the last complete iteration.
+epochs_done=$(($(wc -l < "$out/results.csv") - 1))
+param_bytes=0 featstat_bytes=0
+[ "$epochs_done" -eq 0 ] || IFS=, read -r _ _ _ _ _ _ param_bytes featstat_bytes _ < <(tail -1 "$out/results.csv")
+for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	start=$(date +%s%N)
+	t=$((epoch * STEPS_PER_EPOCH))
 	last=$((t + STEPS_PER_EPOCH < ITERATIONS ? t + STEPS_PER_EPOCH : ITERATIONS))
-	"$here/run-bash.sh" "$out" --jobs "$jobs" --first $((t + 1)) --last "$last" --prune --batch
+	"$here/run-bash.sh" "$out" --jobs "$jobs" --last "$last" --prune --batch
 	end=$(date +%s%N)
-	steps=$((last - t)) t=$last now=$(iter_dir "$last")
+	steps=$((last - t)) now=$(iter_dir "$last")
 	param_bytes=$((param_bytes + steps * degree * $(stat -c %s "$now/model-0.ccl")))
 	[ "$METHOD" = ccl ] && featstat_bytes=$((featstat_bytes + steps * degree * $(stat -c %s "$now/fs-0-$first_neighbour.ccl")))
 	models=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prints the last iteration of an experiment directory whose models are all
-# there (0 right after examples/plan.sh): where a rerun resumes, and where
-# the final models are.
+# Prints the last iteration of an experiment directory whose models and
+# states are all there (0 right after examples/plan.sh): where a rerun
+# resumes, and where the final models are.  (A step writes its model just
+# before its state, so a step killed in between left no state: not done.)
 #
 #   examples/last-iteration.sh DIR
 set -euo pipefail
@@ -12,7 +13,7 @@ dir=$1
 for it in $(ls -r "$dir/iter"); do
 	complete=1
 	for ((i = 0; i < AGENTS; i++)); do
-		[ -e "$dir/iter/$it/model-$i.ccl" ] || { complete=; break; }
+		[ -e "$dir/iter/$it/model-$i.ccl" ] && [ -e "$dir/iter/$it/state-$i.ccl" ] || { complete=; break; }
 	done
 	if [ -n "$complete" ]; then
 		echo $((10#$it))

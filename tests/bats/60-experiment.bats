@@ -113,3 +113,36 @@ run_experiment() {
 		--milestones none --out "$BATS_TEST_TMPDIR/p"
 	refute_output --partial "milestones fall"
 }
+
+@test "an interrupted experiment resumes: same final models and results as an uninterrupted run" {
+	make_idx "$BATS_TEST_TMPDIR/big" train 1024
+	make_idx "$BATS_TEST_TMPDIR/big" t10k 40
+	opts=(--data "$BATS_TEST_TMPDIR/big" --agents 4 --alpha 0.5 --epochs 3 --batch 16 --method ccl)
+	CCL_BIN=$CCL_BIN "$EXPERIMENT" "${opts[@]}" --out "$BATS_TEST_TMPDIR/a" > /dev/null
+	# Killed, with everything it started, once epoch 0 is recorded: where
+	# in epoch 1 it stops does not matter.
+	setsid env CCL_BIN="$CCL_BIN" "$EXPERIMENT" "${opts[@]}" --out "$BATS_TEST_TMPDIR/b" > /dev/null 2>&1 &
+	pid=$!
+	until [ "$(wc -l 2> /dev/null < "$BATS_TEST_TMPDIR/b/results.csv" || echo 0)" -ge 2 ]; do
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.02
+	done
+	kill -KILL -- -"$pid" 2> /dev/null || true
+	wait "$pid" || true
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/b/results.csv")" -lt 4 ] # it did stop before the end
+	run env CCL_BIN="$CCL_BIN" "$EXPERIMENT" "${opts[@]}" --out "$BATS_TEST_TMPDIR/b"
+	assert_success
+	last=$("$EXAMPLES/last-iteration.sh" "$BATS_TEST_TMPDIR/a")
+	[ "$("$EXAMPLES/last-iteration.sh" "$BATS_TEST_TMPDIR/b")" -eq "$last" ]
+	for i in 0 1 2 3; do cmp "$BATS_TEST_TMPDIR/a/iter/$(printf %06d "$last")/model-$i.ccl" \
+		"$BATS_TEST_TMPDIR/b/iter/$(printf %06d "$last")/model-$i.ccl"; done
+	# Every column but the wall time.
+	cmp <(cut -d, -f1-8,10 "$BATS_TEST_TMPDIR/a/results.csv") <(cut -d, -f1-8,10 "$BATS_TEST_TMPDIR/b/results.csv")
+	# Other options are refused, and --fresh starts afresh.
+	run env CCL_BIN="$CCL_BIN" "$EXPERIMENT" "${opts[@]}" --seed 9 --out "$BATS_TEST_TMPDIR/b"
+	assert_failure 2
+	assert_output --partial "holds another plan"
+	run env CCL_BIN="$CCL_BIN" "$EXPERIMENT" "${opts[@]}" --epochs 1 --fresh --out "$BATS_TEST_TMPDIR/b"
+	assert_success
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/b/results.csv")" -eq 2 ]
+}
