@@ -65,7 +65,7 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	case OPT_CLIP: a->privacy.clip = ccl_parse_double("clip", v, 0, 1e9, 1); break;
-	case OPT_NOISE: a->privacy.noise = ccl_parse_double("noise", v, 0, 1e9, 1); break;
+	case OPT_NOISE: a->privacy.noise = ccl_parse_double("noise", v, 0, 1e6, 1); break;
 	case OPT_NOISE_KEY: a->noise_key = v; break;
 	case OPT_MIN_COUNT: a->privacy.min_count = (int)ccl_parse_long("min-count", v, 0, 1000000); break;
 	}
@@ -139,9 +139,17 @@ int main(int argc, char **argv)
 		if (ccl_agent_load(&model, a.models[m], NULL) || ccl_agent_check_shard(&model, &shard, a.shard) ||
 		    (state.net && ccl_agent_check_compatible(&state, &model, a.models[m])))
 			ccl_die();
-		struct ccl_release release = {shard.agent, -1, -1, &model};
-		if (state.net)
+		struct ccl_release release = {.data_agent = shard.agent, .epoch = -1, .step = -1, .model = &model};
+		size_t image = (size_t)shard.c * shard.h * shard.w;
+		if (state.net) {
 			ccl_next_batch_position(&state, shard.n, a.batch, &release.epoch, &release.step);
+			release.batch = a.batch;
+			release.data_crc = ccl_data_checksum(images, (size_t)count * image * sizeof *images, labels,
+			                                     (size_t)count * sizeof *labels);
+		} else {
+			release.data_crc = ccl_data_checksum(shard.images, (size_t)shard.n * image, shard.labels,
+			                                     (size_t)shard.n);
+		}
 		ccl_featstat_init(&fs, ccl_net_classes(model.net), ccl_net_feature_dim(model.net));
 		if (a.whole)
 			ccl_featstat_add_rows(&fs, model.net, model.params, &shard, rows, count, a.privacy.clip);

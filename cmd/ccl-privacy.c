@@ -38,7 +38,7 @@ static void handle(int opt, const char *v, void *ctx)
 	struct args *a = ctx;
 	switch (opt) {
 	case OPT_DELTA: a->delta = ccl_parse_double("delta", v, 0, 0.5, 1); break;
-	case OPT_NOISE: a->noise = ccl_parse_double("noise", v, 0, 1e9, 1); break;
+	case OPT_NOISE: a->noise = ccl_parse_double("noise", v, 0, 1e6, 1); break;
 	case OPT_EPSILON: a->epsilon = ccl_parse_double("epsilon", v, 0, 1e6, 1); break;
 	case OPT_RELEASES: a->releases = ccl_parse_long("releases", v, 1, 1000000000); break;
 	case OPT_FORMAT: a->format = (enum ccl_format)ccl_parse_choice("format", v, ccl_format_names); break;
@@ -57,8 +57,10 @@ static int read_release(const char *path, struct ccl_release_record *r)
 	else if (!ccl_artifact_get_long(a, path, "data_agent", &r->data_agent) &&
 	         !ccl_artifact_get_double(a, path, "privacy_rho", &r->rho)) {
 		r->epoch = r->step = -1;
+		r->batch = 0;
 		if (!ccl_artifact_get(a, "epoch") || (!ccl_artifact_get_long(a, path, "epoch", &r->epoch) &&
-		                                      !ccl_artifact_get_long(a, path, "step", &r->step)))
+		                                      !ccl_artifact_get_long(a, path, "step", &r->step) &&
+		                                      !ccl_artifact_get_long(a, path, "batch", &r->batch)))
 			rc = 0;
 		if (!rc && !(r->rho > 0 && isfinite(r->rho)))
 			rc = ccl_fail(CCL_EXIT_INPUT, path, "privacy_rho must be a positive number");
@@ -164,7 +166,16 @@ int main(int argc, char **argv)
 			free(accounts);
 			ccl_die();
 		}
-	print_accounts(&a, accounts, ccl_privacy_account(records, n, accounts));
+	long bad;
+	int agents = ccl_privacy_account(records, n, accounts, &bad);
+	if (agents < 0) {
+		free(records);
+		free(accounts);
+		ccl_fail(CCL_EXIT_INPUT, NULL, "agent %ld's statistics come from batches of different sizes, which "
+		         "overlap: the accountant cannot bound them", bad);
+		ccl_die();
+	}
+	print_accounts(&a, accounts, agents);
 	free(records);
 	free(accounts);
 	ccl_finish_stdout();

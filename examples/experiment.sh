@@ -62,10 +62,11 @@ if [ -z "$fresh" ] && [ -e "$out/plan.env" ]; then
 		exit 2
 	}
 else
-	rm -f "$out/results.csv"
-	mkdir -p "$out"
-	printf '%s\n' "$args" > "$out/experiment.args"
+	# The options are recorded once the plan is made: a planning that
+	# failed or was interrupted leaves no plan that looks like theirs.
+	rm -f "$out/results.csv" "$out/experiment.args"
 	"$here/plan.sh" "${plan_args[@]}" --out "$out"
+	printf '%s\n' "$args" > "$out/experiment.args"
 fi
 # shellcheck source=/dev/null
 . "$out/plan.env"

@@ -94,7 +94,16 @@ fi
 if [ -n "$clip$noise$epsilon$min_count" ]; then
 	[ "$method" = ccl ] || { echo "plan.sh: --clip, --noise, --epsilon and --min-count are for --method ccl" >&2; exit 2; }
 	[ -z "$noise" ] || [ -z "$epsilon" ] || { echo "plan.sh: give --noise or --epsilon, not both" >&2; exit 2; }
-	[[ -z $clip || $clip =~ ^[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$ ]] || { echo "plan.sh: --clip must be a positive number" >&2; exit 2; }
+	# Every value checked now, before anything in DIR is touched.
+	number='^[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$'
+	for v in "$clip" "$noise" "$epsilon"; do
+		[[ -z $v || ($v =~ $number && ! $v =~ ^[0.]*([eE].*)?$) ]] ||
+			{ echo "plan.sh: --clip, --noise and --epsilon must be positive numbers" >&2; exit 2; }
+	done
+	[[ $delta =~ $number ]] || { echo "plan.sh: --delta must be a number in (0, 0.5]" >&2; exit 2; }
+	# ccl-privacy says what is wrong with a value out of its range.
+	"$BIN/ccl-privacy" --noise "${noise:-1}" --delta "$delta" --releases 1 > /dev/null || exit 2
+	[ -z "$epsilon" ] || "$BIN/ccl-privacy" --epsilon "$epsilon" --delta "$delta" --releases 1 > /dev/null || exit 2
 	[[ -z $min_count || $min_count =~ ^[0-9]+$ ]] || { echo "plan.sh: --min-count must be a count" >&2; exit 2; }
 	[ -z "$noise$epsilon" ] || [ -n "$clip" ] || { echo "plan.sh: --noise and --epsilon need --clip" >&2; exit 2; }
 fi
@@ -116,7 +125,7 @@ fi
 
 # Planning a directory again starts it afresh: iterations of an earlier plan
 # would otherwise look like progress to the engines' resumption.
-rm -rf "$out/iter" "$out/slurm"
+rm -rf "$out/iter" "$out/slurm" "$out/plan.env"
 mkdir -p "$out/iter/000000"
 "$BIN/ccl-partition" --dataset "$dataset" --agents "$agents" --alpha "$alpha" --seed "$seed" --normalize "$normalize" "${data[@]}" \
 	-o "$out/shards" > "$out/histogram.txt"
@@ -148,8 +157,6 @@ if [ -n "$clip$noise$epsilon$min_count" ]; then
 	[ -z "$noise" ] || privacy=$privacy,--noise,$noise
 	[ -z "$min_count" ] || privacy=$privacy,--min-count,$min_count
 	privacy=${privacy#,}
-	# Check the values now, with the tool that will use them.
-	"$BIN/ccl-privacy" --noise "${noise:-1}" --delta "$delta" --releases "$releases" > /dev/null
 	[ -z "$noise" ] || (
 		umask 077 && mkdir -p "$out/keys"
 		for ((i = 0; i < agents; i++)); do
@@ -172,11 +179,12 @@ blas_env=$(env | grep '^OPENBLAS_' | grep -v '^OPENBLAS_NUM_THREADS=' | sort | p
 		"$topology" "$iterations" "$steps" "$batch_order"
 	printf 'LR=%s MILESTONES=%s BATCH=%d GAMMA=%s QGM=%s LAMBDA_M=%s LAMBDA_D=%s\n' "$lr" "$milestones" "$batch" \
 		"$gamma" "$qgm" "$lambda_m" "$lambda_d"
-	printf "BLAS_ENV='%s' PRIVACY=%s DELTA=%s\n" "$blas_env" "$privacy" "$delta"
+	printf "BLAS_ENV='%s' PRIVACY=%q DELTA=%q\n" "$blas_env" "$privacy" "$delta"
 	for ((i = 0; i < agents; i++)); do
 		printf "NEIGHBOURS[%d]='%s' WEIGHTS[%d]=%s\n" "$i" "${neighbours[i]}" "$i" "${weights[i]}"
 	done
-} > "$out/plan.env"
+} > "$out/plan.env.tmp"
+mv "$out/plan.env.tmp" "$out/plan.env"
 {
 	printf 'AGENTS := %d\nMETHOD := %s\nITERATIONS := %d\n' "$agents" "$method" "$iterations"
 	for ((i = 0; i < agents; i++)); do printf 'NEIGHBOURS_%d := %s\n' "$i" "${neighbours[i]}"; done

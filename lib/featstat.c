@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,14 +106,27 @@ void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *p
 
 /* The noise stream of one release: keyed by the secret and the model
  * (agent, iteration, parameters), counted by the data agent and batch. */
-static void release_stream(ccl_rng *rng, uint64_t secret, const struct ccl_release *r)
+uint32_t ccl_data_checksum(const void *images, size_t image_bytes, const void *labels, size_t label_bytes)
+{
+	return ccl_crc32c(ccl_crc32c(0, images, image_bytes), labels, label_bytes);
+}
+
+static uint64_t bits_of(double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	return u;
+}
+
+static void release_stream(ccl_rng *rng, const struct ccl_privacy *p, const struct ccl_release *r)
 {
 	const ccl_agent *m = r->model;
 	uint32_t crc = ccl_crc32c(0, m->params, ccl_net_param_count(m->net) * sizeof *m->params);
-	uint64_t key = ccl_rng_subkey(secret, 0x6665617473746174u); /* "featstat" */
-	key = ccl_rng_subkey(key, (uint64_t)m->agent);
-	key = ccl_rng_subkey(key, (uint64_t)m->iteration);
-	key = ccl_rng_subkey(key, crc);
+	uint64_t key = ccl_rng_subkey(p->key, 0x6665617473746174u); /* "featstat" */
+	const uint64_t parts[] = {(uint64_t)m->agent, (uint64_t)m->iteration, crc, (uint64_t)r->batch, r->data_crc,
+	                          bits_of(p->clip), bits_of(p->noise)};
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+		key = ccl_rng_subkey(key, parts[i]);
 	ccl_rng_init(rng, key, (uint32_t)r->data_agent, (uint32_t)r->epoch, (uint32_t)r->step);
 }
 
@@ -120,7 +134,7 @@ void ccl_featstat_privatize(struct ccl_featstat *fs, const struct ccl_privacy *p
 {
 	if (p->noise > 0) {
 		ccl_rng rng;
-		release_stream(&rng, p->key, r);
+		release_stream(&rng, p, r);
 		for (long i = 0; i < (long)fs->classes * fs->dim; i++)
 			fs->sums[i] += p->noise * p->clip * ccl_rng_normal(&rng);
 		for (int c = 0; c < fs->classes; c++) {
@@ -168,12 +182,18 @@ ccl_artifact *ccl_featstat_to_artifact(const struct ccl_featstat *fs, const stru
 		ccl_artifact_set_double(a, "noise", p->noise);
 		ccl_artifact_set(a, "min_count", "%d", p->min_count);
 	}
-	if (p->noise > 0)
+	if (p->noise > 0) {
 		ccl_artifact_set_double(a, "privacy_rho", ccl_privacy_rho(p->noise));
+		/* The accountant needs the batch size: batches of different sizes
+		 * at the same step overlap. */
+		if (r->epoch >= 0)
+			ccl_artifact_set(a, "batch", "%ld", r->batch);
+	}
 	for (long i = 0; i < (long)fs->classes * fs->dim; i++)
 		sums[i] = (float)fs->sums[i];
+	/* A noisy count can exceed any real one; it is clamped, not wrapped. */
 	for (int c = 0; c < fs->classes; c++)
-		counts[c] = (int32_t)fs->counts[c];
+		counts[c] = fs->counts[c] < INT32_MAX ? (int32_t)fs->counts[c] : INT32_MAX;
 	return a;
 }
 

@@ -24,10 +24,13 @@
  * The noise is drawn from a Philox stream keyed by the sender's secret
  * (never the experiment's seed, which neighbours know and could use to
  * regenerate and subtract the noise) and by everything the release depends
- * on (the data agent, the batch's epoch and step, the model's agent,
- * iteration and a checksum of its parameters).  The same release therefore
- * replays bit for bit for whoever holds the secret, and two different
- * releases never share noise.  privacy.h accounts for what releases cost.
+ * on: the data agent, the batch's epoch, step and size, a checksum of its
+ * samples, the model's agent, iteration and a checksum of its parameters,
+ * and the exact clipping bound and noise multiplier.  The same release
+ * therefore replays bit for bit for whoever holds the secret, and two
+ * releases that differ in anything draw independent noise (two that shared
+ * it would give away their difference exactly).  privacy.h accounts for
+ * what releases cost.
  */
 #ifndef CCL_FEATSTAT_H
 #define CCL_FEATSTAT_H
@@ -80,12 +83,18 @@ void ccl_featstat_add_images(struct ccl_featstat *fs, ccl_net *net, const float 
 void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,
                            const uint32_t *rows, int count, double clip);
 
-/* Identifies one release for its noise stream; epoch and step are -1 for a
- * statistic of the whole shard. */
+/* Identifies one release for its noise stream: everything it depends on.
+ * epoch and step are -1 and batch 0 for a statistic of the whole shard;
+ * data_crc is a CRC-32C of the samples summarised (ccl_data_checksum). */
 struct ccl_release {
-	long data_agent, epoch, step;
+	long data_agent, epoch, step, batch;
+	uint32_t data_crc;
 	const ccl_agent *model;
 };
+
+/* The CRC-32C of `count` samples: their images (n floats each, or raw
+ * bytes when bytes is set) and labels. */
+uint32_t ccl_data_checksum(const void *images, size_t image_bytes, const void *labels, size_t label_bytes);
 
 /* Steps 2 and 3 above on a clipped statistic (a no-op when p->noise and
  * p->min_count are 0). */

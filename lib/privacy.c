@@ -32,10 +32,17 @@ static int by_batch(const void *pa, const void *pb)
 	return 0;
 }
 
-int ccl_privacy_account(struct ccl_release_record *r, int n, struct ccl_privacy_account *accounts)
+int ccl_privacy_account(struct ccl_release_record *r, int n, struct ccl_privacy_account *accounts,
+                        long *bad_agent)
 {
 	int agents = 0;
 	qsort(r, (size_t)n, sizeof *r, by_batch);
+	for (int i = 1; i < n; i++)
+		if (r[i].data_agent == r[i - 1].data_agent && r[i].epoch >= 0 && r[i - 1].epoch >= 0 &&
+		    r[i].batch != r[i - 1].batch) {
+			*bad_agent = r[i].data_agent;
+			return -1;
+		}
 	for (int i = 0; i < n;) {
 		struct ccl_privacy_account *acc = &accounts[agents++];
 		*acc = (struct ccl_privacy_account){.data_agent = r[i].data_agent};

@@ -22,6 +22,11 @@
  * (epsilon, delta)-DP is Bun and Steinke's Prop. 1.3:
  *   epsilon = rho + 2 sqrt(rho log(1 / delta)).
  *
+ * The normal variates come from the Box-Muller transform of 53-bit
+ * uniforms, whose largest value is about 8.6 standard deviations: the
+ * noise is a normal distribution truncated there, which differs from the
+ * analysed one with probability below 1e-17 per draw.
+ *
  * What this covers, and what not: the released statistics, as a mechanism
  * run on fixed models.  Agents' models are trained on their shards and
  * gossiped in the clear; they are not protected, and since the statistics
@@ -44,7 +49,7 @@ double ccl_privacy_noise_for(double epsilon, double delta, double releases);
 /* One released statistic, as the accountant needs it: whose data, which
  * batch (epoch -1 for the whole shard) and its rho. */
 struct ccl_release_record {
-	long data_agent, epoch, step;
+	long data_agent, epoch, step, batch;
 	double rho;
 };
 
@@ -58,7 +63,10 @@ struct ccl_privacy_account {
 
 /* Accounts the n records (reordered) per data agent as described above;
  * returns the number of agents, filling accounts (n entries at most) in
- * order of data agent. */
-int ccl_privacy_account(struct ccl_release_record *records, int n, struct ccl_privacy_account *accounts);
+ * order of data agent.  Batches of one agent's releases must all have one
+ * size (those of different sizes at one step overlap, and the bound above
+ * would not hold): otherwise -1, with *bad_agent set. */
+int ccl_privacy_account(struct ccl_release_record *records, int n, struct ccl_privacy_account *accounts,
+                        long *bad_agent);
 
 #endif

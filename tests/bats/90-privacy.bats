@@ -242,3 +242,26 @@ tensor_f32() { tar -xOf "$1" "$2.bin" | od -An -v -tf4 -w4 | tr -d ' '; }
 	assert_failure 2
 	assert_file_not_exists "$T/x/plan.env"
 }
+
+@test "statistics of one agent from batches of different sizes are refused by the accountant" {
+	featstat "$T/b32.ccl" --clip 5 --noise 2 --noise-key "$P/key"
+	featstat "$T/b16.ccl" --clip 5 --noise 2 --noise-key "$P/key" --batch 16
+	run ccl-info --format yaml "$T/b16.ccl"
+	assert_output --partial 'batch: "16"'
+	# Different batches (and so different samples) draw different noise.
+	run cmp -s <(tar -xOf "$T/b32.ccl" sums.bin) <(tar -xOf "$T/b16.ccl" sums.bin)
+	assert_failure
+	run ccl-privacy "$T/b32.ccl" "$T/b16.ccl"
+	assert_failure 3
+	assert_output --partial "agent 0's statistics come from batches of different sizes"
+}
+
+@test "plan.sh checks every privacy value before touching the directory" {
+	for bad in "--clip 0" "--clip 1 --noise 0" "--clip 1 --noise ' 2'" "--clip 1 --noise 1e7" "--clip 1 --epsilon -1" \
+		"--clip 1 --noise 2 --delta 0.7" "--clip 1 --noise 2 --delta x"; do
+		eval "opts=($bad)"
+		run "$EXAMPLES/plan.sh" --method ccl "${opts[@]}" --out "$T/x"
+		assert_failure 2
+		assert_file_not_exists "$T/x/plan.env"
+	done
+}

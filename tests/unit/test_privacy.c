@@ -87,7 +87,7 @@ static void test_noise_scale(void)
 		ccl_featstat_clear(&fs);
 		for (int c = 0; c < CLASSES; c++)
 			fs.counts[c] = 1000;
-		struct ccl_release r = {.data_agent = 5, .epoch = k / 100, .step = k % 100, .model = &model};
+		struct ccl_release r = {.data_agent = 5, .epoch = k / 100, .step = k % 100, .batch = 32, .model = &model};
 		ccl_featstat_privatize(&fs, &p, &r);
 		for (long i = 0; i < CLASSES * DIM; i++, n++) {
 			double u = fs.sums[i] / (sigma * clip);
@@ -149,10 +149,11 @@ static void test_suppression(void)
 }
 
 /* The statistic of one release under key `key`, model `m`, at step `step`. */
-static void release(struct ccl_featstat *fs, uint64_t key, const ccl_agent *m, long step)
+static void release(struct ccl_featstat *fs, uint64_t key, const ccl_agent *m, long step, double noise, long batch,
+                    uint32_t data_crc)
 {
-	struct ccl_privacy p = {.clip = 1, .noise = 1, .min_count = 2, .key = key};
-	struct ccl_release r = {.data_agent = 1, .epoch = 2, .step = step, .model = m};
+	struct ccl_privacy p = {.clip = 1, .noise = noise, .min_count = 2, .key = key};
+	struct ccl_release r = {.data_agent = 1, .epoch = 2, .step = step, .batch = batch, .data_crc = data_crc, .model = m};
 	ccl_featstat_init(fs, CLASSES, DIM);
 	for (int c = 0; c < CLASSES; c++) {
 		fs->counts[c] = 3 * c;
@@ -173,21 +174,31 @@ static void test_replay(void)
 	ccl_agent m, other;
 	make_model(&m, 4, 1);
 	make_model(&other, 4, 2); /* same agent and iteration, other parameters */
-	struct ccl_featstat a, b, c, d, e;
-	release(&a, 42, &m, 7);
-	release(&b, 42, &m, 7);
-	release(&c, 43, &m, 7);
-	release(&d, 42, &m, 8);
-	release(&e, 42, &other, 7);
+	struct ccl_featstat a, b, v[6];
+	release(&a, 42, &m, 7, 1, 32, 5);
+	release(&b, 42, &m, 7, 1, 32, 5);
 	CHECK(same(&a, &b));
-	CHECK(!same(&a, &c));
-	CHECK(!same(&a, &d));
-	CHECK(!same(&a, &e));
+	/* Any other key, step, model, batch size, samples or noise level: other
+	 * noise.  (Releases sharing noise would give their difference away.) */
+	release(&v[0], 43, &m, 7, 1, 32, 5);
+	release(&v[1], 42, &m, 8, 1, 32, 5);
+	release(&v[2], 42, &other, 7, 1, 32, 5);
+	release(&v[3], 42, &m, 7, 1, 16, 5);
+	release(&v[4], 42, &m, 7, 1, 32, 6);
+	release(&v[5], 42, &m, 7, 1.5, 32, 5);
+	/* Noise 1.5 on the same draws as noise 1 would put every sum 1.5 times
+	 * as far from the true one (sin of its index): it must not. */
+	int scaled = 1;
+	for (int i = 0; i < CLASSES * DIM; i++)
+		if (a.counts[i / DIM] > 0 && v[5].counts[i / DIM] > 0)
+			scaled &= fabs((v[5].sums[i] - sin(i)) - 1.5 * (a.sums[i] - sin(i))) < 1e-9;
+	CHECK(!scaled);
+	for (int i = 0; i < 6; i++) {
+		CHECK_MSG(!same(&a, &v[i]), "release variant %d shares the noise", i);
+		ccl_featstat_free(&v[i]);
+	}
 	ccl_featstat_free(&a);
 	ccl_featstat_free(&b);
-	ccl_featstat_free(&c);
-	ccl_featstat_free(&d);
-	ccl_featstat_free(&e);
 	ccl_agent_free(&m);
 	ccl_agent_free(&other);
 }
@@ -213,15 +224,20 @@ static void test_accountant(void)
 	 * sample pays max(2, 1) + 2 + 0.5 = 4.5 over 6 releases, 2 epochs.
 	 * Agent 1: one release of 0.25.  (Given out of order.) */
 	struct ccl_release_record r[] = {
-		{0, 1, 5, 1}, {1, 0, 3, 0.25}, {0, 0, 0, 1}, {0, -1, -1, 0.5}, {0, 0, 1, 1}, {0, 0, 0, 1}, {0, 1, 5, 1},
+		{0, 1, 5, 32, 1}, {1, 0, 3, 16, 0.25}, {0, 0, 0, 32, 1}, {0, -1, -1, 0, 0.5}, {0, 0, 1, 32, 1},
+		{0, 0, 0, 32, 1}, {0, 1, 5, 32, 1},
 	};
 	struct ccl_privacy_account acc[7];
-	int n = ccl_privacy_account(r, 7, acc);
+	long bad = -1;
+	int n = ccl_privacy_account(r, 7, acc, &bad);
 	CHECK(n == 2);
 	CHECK(acc[0].data_agent == 0 && acc[0].releases == 6 && acc[0].epochs == 2);
 	CHECK_NEAR(acc[0].rho, 4.5, 1e-15);
 	CHECK(acc[1].data_agent == 1 && acc[1].releases == 1 && acc[1].epochs == 1);
 	CHECK_NEAR(acc[1].rho, 0.25, 1e-15);
+	/* Agent 1 again with a batch of 8 beside its 16: refused. */
+	struct ccl_release_record mixed[] = {{1, 0, 3, 16, 0.25}, {1, 1, 0, 8, 0.25}};
+	CHECK(ccl_privacy_account(mixed, 2, acc, &bad) == -1 && bad == 1);
 }
 
 int main(void)
