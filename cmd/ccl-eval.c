@@ -12,6 +12,7 @@
 #include "error.h"
 #include "report.h"
 #include "gossip.h"
+#include "progress.h"
 #include "train.h"
 
 enum { OPT_TEST, OPT_PER_CLASS, OPT_FORMAT, OPT_THREADS };
@@ -109,9 +110,13 @@ int main(int argc, char **argv)
 	} else {
 		printf("%-40s %9s %8s\n", "model", "accuracy", "loss");
 	}
+	struct ccl_progress progress;
+	ccl_progress_begin(&progress, "model", n);
 	for (int j = 0; j < n; j++) {
 		struct ccl_eval_result r;
+		ccl_progress_update(&progress, j);
 		ccl_evaluate(models[0].net, models[j].params, &test, &r);
+		ccl_progress_clear(&progress);
 		sum += r.accuracy;
 		sum2 += r.accuracy * r.accuracy;
 		if (report) {
@@ -133,6 +138,7 @@ int main(int argc, char **argv)
 			ccl_report_end(report);
 		ccl_eval_result_free(&r);
 	}
+	ccl_progress_end(&progress);
 	if (report)
 		ccl_report_end(report);
 	if (n > 1) {

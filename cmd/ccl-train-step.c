@@ -150,7 +150,12 @@ int main(int argc, char **argv)
 	a.cfg.received = received;
 	a.cfg.n_received = a.n_featstats;
 
-	if (ccl_train(&state, &shard, &a.cfg, &report))
+	struct ccl_progress progress;
+	ccl_progress_begin(&progress, "step", a.cfg.steps);
+	a.cfg.progress = &progress;
+	int failed = ccl_train(&state, &shard, &a.cfg, &report);
+	ccl_progress_end(&progress);
+	if (failed)
 		ccl_die();
 	long state_bytes, model_bytes;
 	if (ccl_agent_write_step(&state, a.output, a.model, &state_bytes, &model_bytes))

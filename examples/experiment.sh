@@ -87,7 +87,15 @@ for ((i = 0; i < AGENTS; i++)); do d=$(wc -w <<<"${NEIGHBOURS[i]}"); ((d <= max_
 epochs_done=$(($(wc -l < "$out/results.csv") - 1))
 param_bytes=0 featstat_bytes=0
 [ "$epochs_done" -eq 0 ] || IFS=, read -r _ _ _ _ _ _ param_bytes featstat_bytes _ < <(tail -1 "$out/results.csv")
+epochs=$(((ITERATIONS + STEPS_PER_EPOCH - 1) / STEPS_PER_EPOCH)) began=$(date +%s)
 for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
+	# Progress on a terminal only (ccl(7)): the epoch and the time left at
+	# this session's pace; cleared before the epoch's results line.
+	if [ -t 2 ]; then
+		left=
+		((epoch == epochs_done)) || left=", about $((($(date +%s) - began) * (epochs - epoch) / (epoch - epochs_done))) s left"
+		printf '\rexperiment.sh: epoch %d of %d%s\033[K' $((epoch + 1)) "$epochs" "$left" >&2
+	fi
 	start=$(date +%s%N)
 	t=$((epoch * STEPS_PER_EPOCH))
 	last=$((t + STEPS_PER_EPOCH < ITERATIONS ? t + STEPS_PER_EPOCH : ITERATIONS))
@@ -105,6 +113,7 @@ for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	[ "$METHOD" != ccl ] || epsilon=inf
 	[ -z "$noise" ] || epsilon=$("$BIN/ccl-privacy" --noise "$noise" --releases $(((epoch + 1) * max_degree)) \
 		--delta "$DELTA" --format yaml | awk '/^epsilon:/ {print $2}')
+	[ ! -t 2 ] || printf '\r\033[K' >&2
 	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" -v eps="$epsilon" '
 		/^mean_accuracy:/ {m = $2} /^std_accuracy:/ {sd = $2}
 		/^average_model_accuracy:/ {a = $2} /^consensus_distance:/ {c = $2}

@@ -122,6 +122,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 		if (++state->step == steps_per_epoch)
 			state->epoch++, state->step = 0;
 		report->lr = lr;
+		ccl_progress_update(cfg->progress, s + 1);
 	}
 	if (cfg->steps > 0) {
 		report->loss_ce /= (double)cfg->steps;

@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "featstat.h"
 #include "optim.h"
+#include "progress.h"
 #include "shard.h"
 
 #define CCL_MAX_MILESTONES 8
@@ -36,6 +37,7 @@ struct ccl_train_config {
 	int n_neighbours;
 	const struct ccl_featstat *received; /* statistics received from neighbours */
 	int n_received;
+	struct ccl_progress *progress;    /* told of every step done, or NULL */
 };
 
 struct ccl_train_report {

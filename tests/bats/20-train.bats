@@ -271,3 +271,20 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	# Every injection did kill the step (the calls exist where counted).
 	[ "$kills" -eq 8 ]
 }
+
+@test "progress appears on a terminal and never in a pipe" {
+	command -v script > /dev/null || skip "script(1) is not installed"
+	# Under script(1) standard error is a terminal: the report is there,
+	# rewritten in place, and the result is the same file.
+	run script -qec "ccl-train-step -S '$P/s0.ccl' -d '$P/shard-000.ccl' --lr 0.05 --steps 40 -o '$T/tty.ccl'" /dev/null
+	assert_success
+	assert_output --regexp $'\rccl-train-step: step [0-9]+ of 40 \\([0-9]+%\\)'
+	run ccl-train-step -S "$P/s0.ccl" -d "$P/shard-000.ccl" --lr 0.05 --steps 40 -o "$T/pipe.ccl"
+	assert_success
+	assert_output ""
+	cmp "$T/tty.ccl" "$T/pipe.ccl"
+	run script -qec "ccl-eval -t '$P/test.ccl' '$P/s0.ccl' '$P/s0.ccl' 2>&1 >/dev/null" /dev/null
+	assert_output --regexp "ccl-eval: model [01] of 2 \\([0-9]+%\\)"
+	run bash -c "ccl-eval -t '$P/test.ccl' '$P/s0.ccl' '$P/s0.ccl' 2>&1 >/dev/null"
+	assert_output ""
+}
