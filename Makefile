@@ -92,17 +92,32 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBCCL) | $(BUILD)/bench
 $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/multicall:
 	mkdir -p $@
 
-# Says exactly what to install when something the build or tests need is missing.
-check-deps:
-	@missing=; \
+# What the build and the tests need, checked before `make test` and
+# `make demo`.  Anything missing is installed when that can be done without
+# a question (as root, or through sudo without a password), saying so;
+# otherwise the exact command is printed.
+LIBDIR := $(shell pkg-config --variable=libdir libarchive 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
+MISSING = missing=; \
 	pkg-config --exists $(PKGS) || missing="$$missing libraries"; \
+	for a in lzma bz2 zstd nettle; do [ -f $(LIBDIR)/lib$$a.a ] || missing="$$missing lib$$a.a"; done; \
 	command -v bats >/dev/null || missing="$$missing bats"; \
 	[ -d /usr/lib/bats/bats-assert ] || missing="$$missing bats-assert"; \
 	[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing fashion-mnist"; \
 	for p in parallel sshd slurmctld munged ss; do \
-	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
+	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done
+
+check-deps:
+	@$(MISSING); \
 	if [ -n "$$missing" ]; then \
-	  echo "missing:$$missing"; echo 'install with:  sudo make deps   (or: apt-get install -y $(DEBIAN_PACKAGES))'; exit 1; fi
+	  echo "missing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+	    echo "installing them: apt-get install -y $(DEBIAN_PACKAGES)"; \
+	    $(AS_ROOT) $(MAKE) --no-print-directory deps || exit 1; \
+	    $(MISSING); [ -z "$$missing" ] || { echo "still missing:$$missing"; exit 1; }; \
+	  else \
+	    echo 'install with:  sudo make deps   (or: apt-get install -y $(DEBIAN_PACKAGES))'; exit 1; fi; fi
+
+AS_ROOT = $$([ "$$(id -u)" = 0 ] || echo sudo -n)
 
 test: check-deps
 	@$(MAKE) --no-print-directory all
