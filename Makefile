@@ -63,7 +63,7 @@ help:
 	@echo 'make check-asan    the same tests, built with ASan and UBSan'
 	@echo 'make bench         speed of partitioning and training (see tests/bench)'
 	@echo 'make fuzz          the libFuzzer harnesses, FUZZ_SECONDS (default 60) each (clang)'
-	@echo 'make install       install tools, man pages and completions under PREFIX ($(PREFIX))'
+	@echo 'make install       install tools, man pages, completions and examples (share/ccl/examples) under PREFIX ($(PREFIX))'
 	@echo 'make deps          install the Debian packages the project needs (root), or print the command'
 	@echo 'make lint-man      check the man pages with mandoc'
 	@echo 'make clean         remove $(BUILD)/'
@@ -183,6 +183,9 @@ install: all
 	for t in $(notdir $(TOOLS)); do \
 	  install -m 644 completions/ccl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
 	install -m 644 completions/_ccl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ccl
+	install -d $(DESTDIR)$(PREFIX)/share/ccl/examples
+	install -m 755 examples/*.sh $(DESTDIR)$(PREFIX)/share/ccl/examples/
+	install -m 644 examples/experiment.mk $(DESTDIR)$(PREFIX)/share/ccl/examples/
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \

@@ -102,7 +102,9 @@ agent_step() {
 	esac
 }
 
-BIN=${CCL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin}
+# shellcheck source=ccl-bin.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ccl-bin.sh"
+BIN=$(ccl_bin "$(dirname "${BASH_SOURCE[0]}")")
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	[ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }

@@ -33,7 +33,9 @@
 set -euo pipefail
 
 here=$(dirname "$0")
-BIN=${CCL_BIN:-$(cd "$here/.." && pwd)/build/bin}
+# shellcheck source=ccl-bin.sh
+. "$here/ccl-bin.sh"
+BIN=$(ccl_bin "$here")
 # One OpenBLAS thread per process: the agents of a phase already run in parallel.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 jobs=2 out= method=ccl topology=ring agents=16 plan_args=() fresh=

@@ -41,7 +41,9 @@
 # an existing DIR again deletes its iterations.
 set -euo pipefail
 
-BIN=${CCL_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
+# shellcheck source=ccl-bin.sh
+. "$(dirname "$0")/ccl-bin.sh"
+BIN=$(ccl_bin "$(dirname "$0")")
 agents=16 topology=ring alpha=0.01 method=ccl epochs=40 iterations= lr=0.01 batch=32 seed=123 out= milestones=
 data=() qgm_choice= qgm_scale= lambda_m=0.1 lambda_d=0.1 batch_order=shared normalize=paper
 clip= noise= epsilon= delta=1e-5 min_count= dataset=fashion-mnist arch=lenet5 norm=

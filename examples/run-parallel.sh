@@ -38,7 +38,10 @@ first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "${0##*/}: --jobs must be a positive integer" >&2; exit 2; }
 # Remote jobs get the tools' location and one BLAS thread per process.
-export CCL_BIN=${CCL_BIN:-$(cd "$here/.." && pwd)/build/bin}
+# shellcheck source=ccl-bin.sh
+. "$here/ccl-bin.sh"
+CCL_BIN=$(ccl_bin "$here")
+export CCL_BIN
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 
 phase() {

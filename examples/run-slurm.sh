@@ -47,7 +47,10 @@ case $mode in arrays | allocation) ;; *) echo "run-slurm.sh: --mode is arrays or
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
 last=${last:-$ITERATIONS}
 ((first <= last)) || { echo "run-slurm.sh: $dir: nothing to run (iterations $first to $last)" >&2; exit 0; }
-export CCL_BIN=${CCL_BIN:-$(cd "$here/.." && pwd)/build/bin}
+# shellcheck source=ccl-bin.sh
+. "$here/ccl-bin.sh"
+CCL_BIN=$(ccl_bin "$here")
+export CCL_BIN
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} CCL_EXAMPLES=$here
 name=ccl-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
 mkdir -p "$dir/slurm"

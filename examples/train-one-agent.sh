@@ -9,7 +9,9 @@
 # otherwise: ARCH (lenet5 or resnet20), NORM (resnet20's: evonorm or
 # groupnorm), BATCH, LR.
 set -euo pipefail
-BIN=${CCL_BIN:-$(dirname "$0")/../build/bin}
+# shellcheck source=ccl-bin.sh
+. "$(dirname "$0")/ccl-bin.sh"
+BIN=$(ccl_bin "$(dirname "$0")")
 EPOCHS=${1:-3}
 PER_CALL=${2:-10}
 OUT=${3:-out/one-agent}

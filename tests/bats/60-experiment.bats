@@ -146,3 +146,16 @@ run_experiment() {
 	assert_success
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/b/results.csv")" -eq 2 ]
 }
+
+@test "make install puts the examples under share/ccl, and they find the installed tools" {
+	inst=$BATS_TEST_TMPDIR/inst
+	make -s -C "$BATS_TEST_DIRNAME/../.." install DESTDIR="$inst" PREFIX=/usr BUILD="${BUILD:-build}" > /dev/null
+	ex=$inst/usr/share/ccl/examples
+	[ -x "$ex/experiment.sh" ] && [ -x "$ex/agent-step.sh" ] && [ -f "$ex/experiment.mk" ]
+	[ -f "$inst/usr/share/man/man1/ccl-npz.1" ] && [ -x "$inst/usr/bin/ccl-privacy" ]
+	# Only the installed tools on PATH, no CCL_BIN.
+	run env -u CCL_BIN PATH="$inst/usr/bin:/usr/bin:/bin" "$ex/experiment.sh" --data "$D" --agents 4 --alpha 0.5 \
+		--epochs 1 --batch 16 --method qgm --out "$BATS_TEST_TMPDIR/x"
+	assert_success
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/x/results.csv")" -eq 2 ]
+}
