@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 			ccl_die();
 		images = ccl_xmalloc((size_t)a.batch * shard.c * shard.h * shard.w * sizeof *images);
 		labels = ccl_xmalloc((size_t)a.batch * sizeof *labels);
-		count = ccl_training_batch(&state, &shard, a.batch, NULL, images, labels);
+		rows = ccl_xmalloc((size_t)a.batch * sizeof *rows);
+		count = ccl_training_batch(&state, &shard, a.batch, NULL, rows, images, labels);
 	}
 
 	for (int m = 0; m < a.n_models; m++) {

@@ -81,12 +81,18 @@ void ccl_clip_rows(float *z, int batch, int dim, double clip)
 void ccl_featstat_add_images(struct ccl_featstat *fs, ccl_net *net, const float *params, const float *images,
                              const int32_t *labels, int count, double clip)
 {
-	float *z = ccl_xmalloc((size_t)count * fs->dim * sizeof *z);
 	ccl_net_forward(net, params, images, count);
-	memcpy(z, ccl_net_features(net), (size_t)count * fs->dim * sizeof *z);
-	ccl_clip_rows(z, count, fs->dim, clip);
+	const float *z = ccl_net_features(net);
+	float *clipped = NULL;
+	if (clip > 0) {
+		/* The network's features stay as they are: clip a copy. */
+		clipped = ccl_xmalloc((size_t)count * fs->dim * sizeof *clipped);
+		memcpy(clipped, z, (size_t)count * fs->dim * sizeof *clipped);
+		ccl_clip_rows(clipped, count, fs->dim, clip);
+		z = clipped;
+	}
 	ccl_featstat_accumulate(fs->sums, fs->counts, z, labels, count, fs->dim);
-	free(z);
+	free(clipped);
 }
 
 void ccl_featstat_add_rows(struct ccl_featstat *fs, ccl_net *net, const float *params, const ccl_shard *shard,

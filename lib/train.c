@@ -42,9 +42,8 @@ int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct
 }
 
 int ccl_training_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
-                       float *images, int32_t *labels)
+                       uint32_t *rows, float *images, int32_t *labels)
 {
-	uint32_t *rows = ccl_xmalloc((size_t)batch * sizeof *rows);
 	int b = ccl_next_batch(a, shard, batch, cache, rows);
 	ccl_shard_batch(shard, rows, b, images, labels);
 	if (shard->augment) {
@@ -55,7 +54,6 @@ int ccl_training_batch(const ccl_agent *a, const ccl_shard *shard, int batch, st
 		             (uint32_t)step);
 		ccl_shard_augment(shard, images, b, &rng);
 	}
-	free(rows);
 	return b;
 }
 
@@ -70,6 +68,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 
 	float *x = ccl_xmalloc((size_t)B * image * sizeof *x);
 	int32_t *labels = ccl_xmalloc((size_t)B * sizeof *labels);
+	uint32_t *rows = ccl_xmalloc((size_t)B * sizeof *rows);
 	float *grad = ccl_xmalloc(np * sizeof *grad);
 	float *dlogits = ccl_xmalloc((size_t)B * classes * sizeof *dlogits);
 	float *dz = ccl_xmalloc((size_t)B * dim * sizeof *dz);
@@ -85,7 +84,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	ccl_next_batch_position(state, shard->n, B, &state->epoch, &state->step);
 
 	for (long s = 0; s < cfg->steps; s++) {
-		int b = ccl_training_batch(state, shard, B, &orders, x, labels);
+		int b = ccl_training_batch(state, shard, B, &orders, rows, x, labels);
 		double lr = ccl_train_lr(cfg, state->epoch);
 
 		/* Model-variant cross-features: this batch under each neighbour's model. */
@@ -141,6 +140,7 @@ int ccl_train(ccl_agent *state, const ccl_shard *shard, const struct ccl_train_c
 	free(dlogits);
 	free(grad);
 	free(orders.order);
+	free(rows);
 	free(labels);
 	free(x);
 	if (!finite)

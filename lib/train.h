@@ -73,13 +73,13 @@ struct ccl_order_cache {
 int ccl_next_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
                    uint32_t *rows);
 
-/* The agent's next mini-batch itself: the rows ccl_next_batch names,
- * normalised into images (B x C x H x W) and labels, and augmented when
- * the shard says so, with the draws of the agent's (seed, agent, epoch,
- * step).  What ccl_train trains on and ccl-featstat -S summarises.
- * Returns the batch's size. */
+/* The agent's next mini-batch itself: the rows ccl_next_batch names (into
+ * rows, batch entries), normalised into images (B x C x H x W) and labels,
+ * and augmented when the shard says so, with the draws of the agent's
+ * (seed, agent, epoch, step).  What ccl_train trains on and ccl-featstat -S
+ * summarises.  Returns the batch's size. */
 int ccl_training_batch(const ccl_agent *a, const ccl_shard *shard, int batch, struct ccl_order_cache *cache,
-                       float *images, int32_t *labels);
+                       uint32_t *rows, float *images, int32_t *labels);
 
 struct ccl_eval_result {
 	double accuracy, loss;

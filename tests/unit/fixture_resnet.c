@@ -66,11 +66,13 @@ int main(int argc, char **argv)
 	snprintf(text, sizeof text, "%.*s %s %d %d %d %d %d\n", dash ? (int)(dash - arch) : (int)strlen(arch), arch,
 	         dash ? dash + 1 : "none", classes, c, h, w, batch);
 	write_file(dir, "meta.txt", text, strlen(text));
-	char *table = malloc(64 * 128), *at = table;
+	/* A line is a name of at most 31 characters and seven numbers. */
+	size_t size = (size_t)ccl_net_tensor_count(net) * 160;
+	char *table = malloc(size), *at = table;
 	for (int i = 0; i < ccl_net_tensor_count(net); i++) {
 		const struct ccl_param_tensor *t = ccl_net_tensor(net, i);
-		at += sprintf(at, "%s %d %d %d %d %d %zu %zu\n", t->name, t->ndim, t->shape[0], t->shape[1], t->shape[2],
-		              t->shape[3], t->offset, t->size);
+		at += snprintf(at, size - (size_t)(at - table), "%s %d %d %d %d %d %zu %zu\n", t->name, t->ndim,
+		               t->shape[0], t->shape[1], t->shape[2], t->shape[3], t->offset, t->size);
 	}
 	write_file(dir, "table.txt", table, (size_t)(at - table));
 	write_file(dir, "params.f32", m.params, np * sizeof(float));

@@ -170,16 +170,17 @@ static void test_training_batch_augmented(void)
 	s.images = raw, s.labels = labels_raw, s.mean[0] = 0.5f, s.std[0] = 0.5f;
 	ccl_agent a = agent_at(2, CCL_ORDER_SHARED, 9, 1, 3);
 	float plain[B * H * W], one[B * H * W], two[B * H * W];
+	uint32_t rows[B];
 	int32_t l0[B], l1[B], l2[B];
-	ccl_training_batch(&a, &s, B, NULL, plain, l0);
+	ccl_training_batch(&a, &s, B, NULL, rows, plain, l0);
 	s.augment = 1;
-	ccl_training_batch(&a, &s, B, NULL, one, l1);
-	ccl_training_batch(&a, &s, B, NULL, two, l2);
+	ccl_training_batch(&a, &s, B, NULL, rows, one, l1);
+	ccl_training_batch(&a, &s, B, NULL, rows, two, l2);
 	CHECK(!memcmp(one, two, sizeof one) && !memcmp(l1, l2, sizeof l1));
 	CHECK(!memcmp(l0, l1, sizeof l0));
 	CHECK(memcmp(plain, one, sizeof one) != 0);
 	a.step = 4;
-	ccl_training_batch(&a, &s, B, NULL, two, l2);
+	ccl_training_batch(&a, &s, B, NULL, rows, two, l2);
 	CHECK(memcmp(one, two, sizeof one) != 0);
 }
 
