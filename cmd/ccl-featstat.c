@@ -22,7 +22,7 @@
 
 enum {
 	OPT_SHARD, OPT_STATE, OPT_WHOLE, OPT_BATCH, OPT_MODEL, OPT_OUTPUT, OPT_WAIT, OPT_ALLOW_MISSING, OPT_THREADS,
-	OPT_VERBOSE, OPT_CLIP, OPT_NOISE, OPT_NOISE_KEY, OPT_MIN_COUNT
+	OPT_VERBOSE, OPT_CLIP, OPT_NOISE, OPT_NOISE_KEY, OPT_MIN_COUNT, OPT_LEDGER
 };
 
 static const struct ccl_option options[] = {
@@ -40,11 +40,12 @@ static const struct ccl_option options[] = {
 	[OPT_NOISE] = {"noise", 0, "SIGMA", "Gaussian noise: sigma C on each sum, sigma on each count (needs --clip)"},
 	[OPT_NOISE_KEY] = {"noise-key", 0, "FILE", "the sender's secret the noise is drawn with (needed with --noise)"},
 	[OPT_MIN_COUNT] = {"min-count", 0, "K", "withhold the classes whose released count is below K"},
+	[OPT_LEDGER] = {"ledger", 0, "FILE", "append a line per neighbour model read to FILE (see ccl(7))"},
 	{0},
 };
 
 struct args {
-	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS], *noise_key;
+	const char *shard, *state, *models[MAX_MODELS], *outputs[MAX_MODELS], *noise_key, *ledger;
 	struct ccl_privacy privacy;
 	int whole, batch, n_models, n_outputs, threads, verbose, allow_missing;
 	double wait;
@@ -68,6 +69,7 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_NOISE: a->privacy.noise = ccl_parse_double("noise", v, 0, 1e6, 1); break;
 	case OPT_NOISE_KEY: a->noise_key = v; break;
 	case OPT_MIN_COUNT: a->privacy.min_count = (int)ccl_parse_long("min-count", v, 0, 1000000); break;
+	case OPT_LEDGER: a->ledger = v; break;
 	}
 }
 
@@ -134,12 +136,14 @@ int main(int argc, char **argv)
 		count = ccl_training_batch(&state, &shard, a.batch, NULL, rows, images, labels);
 	}
 
+	ccl_ledger *ledger = ccl_ledger_open(a.ledger, shard.agent);
 	for (int m = 0; m < a.n_models; m++) {
 		ccl_agent model;
 		struct ccl_featstat fs;
 		if (ccl_agent_load(&model, a.models[m], NULL) || ccl_agent_check_shard(&model, &shard, a.shard) ||
 		    (state.net && ccl_agent_check_compatible(&state, &model, a.models[m])))
 			ccl_die();
+		ccl_ledger_note(ledger, a.models[m], model.artifact);
 		struct ccl_release release = {.data_agent = shard.agent, .epoch = -1, .step = -1, .model = &model};
 		size_t image = (size_t)shard.c * shard.h * shard.w;
 		if (state.net) {
@@ -160,7 +164,8 @@ int main(int argc, char **argv)
 			ccl_die();
 		ccl_featstat_privatize(&fs, &a.privacy, &release);
 		ccl_artifact *out = ccl_featstat_to_artifact(&fs, &release, count, &a.privacy);
-		long bytes = ccl_artifact_write(out, a.outputs[m]);
+		/* A statistic on disk implies its model is in the ledger. */
+		long bytes = ccl_ledger_flush(ledger) ? -1 : ccl_artifact_write(out, a.outputs[m]);
 		if (bytes < 0)
 			ccl_die();
 		if (a.verbose)
@@ -174,6 +179,7 @@ int main(int argc, char **argv)
 		ccl_featstat_free(&fs);
 		ccl_agent_free(&model);
 	}
+	ccl_ledger_free(ledger);
 	free(rows);
 	free(images);
 	free(labels);

@@ -20,11 +20,13 @@
 #include "cli.h"
 #include "error.h"
 #include "gossip.h"
+#include "ledger.h"
 
 #define MAX_INPUTS 256
 
 enum {
-	OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_QGM_SCALE, OPT_WAIT, OPT_ALLOW_MISSING, OPT_OUTPUT, OPT_VERBOSE
+	OPT_STATE, OPT_NEIGHBOUR, OPT_WEIGHTS, OPT_GAMMA, OPT_QGM, OPT_QGM_SCALE, OPT_WAIT, OPT_ALLOW_MISSING, OPT_OUTPUT, OPT_LEDGER,
+	OPT_VERBOSE
 };
 
 static const struct ccl_option options[] = {
@@ -37,12 +39,13 @@ static const struct ccl_option options[] = {
 	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing inputs to appear (default 0)"},
 	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "go on without inputs still missing, weights renormalised"},
 	[OPT_OUTPUT] = {"output", 'o', "FILE", "merged state or averaged model (required)"},
+	[OPT_LEDGER] = {"ledger", 0, "FILE", "gossip: append a line per neighbour model read to FILE (see ccl(7))"},
 	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print what was merged and the parameter bytes received on stderr"},
 	{0},
 };
 
 struct args {
-	const char *state, *output, *neighbours[MAX_INPUTS];
+	const char *state, *output, *ledger, *neighbours[MAX_INPUTS];
 	int n_neighbours, qgm, qgm_scale_given, verbose, n_weights, allow_missing;
 	double gamma, qgm_scale, wait, weights[MAX_INPUTS + 1];
 };
@@ -73,6 +76,7 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
 	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
 	case OPT_OUTPUT: a->output = v; break;
+	case OPT_LEDGER: a->ledger = v; break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
 }
@@ -99,8 +103,9 @@ static void report_renormalised(int kept, int given, double self, const double *
 	fputc('\n', stderr);
 }
 
-/* Loads models and checks them against `ref` (or the first one). */
-static ccl_agent *load_models(const char *const *paths, int n, const ccl_agent *ref, long *bytes)
+/* Loads models and checks them against `ref` (or the first one), noting
+ * them in `ledger` (which may be NULL). */
+static ccl_agent *load_models(const char *const *paths, int n, const ccl_agent *ref, ccl_ledger *ledger, long *bytes)
 {
 	ccl_agent *models = ccl_xcalloc((size_t)n, sizeof *models);
 	*bytes = 0;
@@ -108,6 +113,7 @@ static ccl_agent *load_models(const char *const *paths, int n, const ccl_agent *
 		if (ccl_agent_load(&models[j], paths[j], NULL) ||
 		    ccl_agent_check_compatible(ref ? ref : &models[0], &models[j], paths[j]))
 			ccl_die();
+		ccl_ledger_note(ledger, paths[j], models[j].artifact);
 		*bytes += (long)(ccl_net_param_count(models[j].net) * sizeof(float));
 	}
 	return models;
@@ -133,8 +139,9 @@ int main(int argc, char **argv)
 
 	if (!a.state) {
 		int n = argc - first;
-		if (a.n_neighbours || a.qgm)
-			ccl_usage_error("--neighbor-model and --qgm need --state; to average models give them as operands");
+		if (a.n_neighbours || a.qgm || a.ledger)
+			ccl_usage_error("--neighbor-model, --qgm and --ledger need --state; to average models give them as "
+			                "operands");
 		if (n < 1)
 			ccl_usage_error("give --state for gossip, or models to average");
 		if (a.n_weights)
@@ -156,7 +163,7 @@ int main(int argc, char **argv)
 			a.n_weights = n;
 			report_renormalised(n, given, -1, a.weights);
 		}
-		ccl_agent *models = load_models(paths, n, NULL, &received);
+		ccl_agent *models = load_models(paths, n, NULL, NULL, &received);
 		const float **vecs = ccl_xmalloc((size_t)n * sizeof *vecs);
 		for (int j = 0; j < n; j++)
 			vecs[j] = models[j].params;
@@ -197,7 +204,11 @@ int main(int argc, char **argv)
 	ccl_agent state;
 	if (ccl_agent_load(&state, a.state, "state"))
 		ccl_die();
-	ccl_agent *models = load_models(a.neighbours, a.n_neighbours, &state, &received);
+	ccl_ledger *ledger = ccl_ledger_open(a.ledger, state.agent);
+	ccl_agent *models = load_models(a.neighbours, a.n_neighbours, &state, ledger, &received);
+	if (ccl_ledger_flush(ledger))
+		ccl_die();
+	ccl_ledger_free(ledger);
 	int corrected = ccl_gossip_step(&state, models, w, a.n_neighbours, a.gamma, a.qgm, a.qgm_scale);
 	if ((written = ccl_agent_write(&state, "state", a.output)) < 0)
 		ccl_die();

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "ledger.h"
 #include "train.h"
 
 #define MAX_INPUTS 64
@@ -20,7 +21,7 @@
 enum {
 	OPT_STATE, OPT_SHARD, OPT_OUTPUT, OPT_MODEL, OPT_STEPS, OPT_BATCH, OPT_LR, OPT_MILESTONES, OPT_LR_FACTOR,
 	OPT_MOMENTUM, OPT_WD, OPT_NO_NESTEROV, OPT_NEIGHBOUR, OPT_FEATSTAT, OPT_LAMBDA_M, OPT_LAMBDA_D, OPT_THREADS,
-	OPT_WAIT, OPT_ALLOW_MISSING, OPT_VERBOSE,
+	OPT_WAIT, OPT_ALLOW_MISSING, OPT_LEDGER, OPT_VERBOSE,
 };
 
 static const struct ccl_option options[] = {
@@ -43,12 +44,13 @@ static const struct ccl_option options[] = {
 	[OPT_THREADS] = {"threads", 'j', "N", "OpenBLAS threads (default 1)"},
 	[OPT_WAIT] = {"wait", 0, "SECONDS", "wait up to SECONDS for missing neighbour inputs (default 0)"},
 	[OPT_ALLOW_MISSING] = {"allow-missing", 0, NULL, "leave out neighbour inputs still missing"},
+	[OPT_LEDGER] = {"ledger", 0, "FILE", "append a line per neighbour file read to FILE (see ccl(7))"},
 	[OPT_VERBOSE] = {"verbose", 'v', NULL, "print losses, accuracy and bytes written on stderr"},
 	{0},
 };
 
 struct args {
-	const char *state, *shard, *output, *model;
+	const char *state, *shard, *output, *model, *ledger;
 	const char *neighbours[MAX_INPUTS], *featstats[MAX_INPUTS];
 	int n_neighbours, n_featstats, threads, verbose, have_lr, allow_missing;
 	double wait;
@@ -91,6 +93,7 @@ static void handle(int opt, const char *v, void *ctx)
 	case OPT_THREADS: a->threads = (int)ccl_parse_long("threads", v, 1, 256); break;
 	case OPT_WAIT: a->wait = ccl_parse_double("wait", v, 0, 86400, 0); break;
 	case OPT_ALLOW_MISSING: a->allow_missing = 1; break;
+	case OPT_LEDGER: a->ledger = v; break;
 	case OPT_VERBOSE: a->verbose = 1; break;
 	}
 }
@@ -138,13 +141,19 @@ int main(int argc, char **argv)
 		ccl_die();
 	if (ccl_shard_check_owner(&shard, a.shard, state.agent) || ccl_shard_check_batch(&shard, a.shard, a.cfg.batch))
 		ccl_die();
-	for (int j = 0; j < a.n_neighbours; j++)
+	ccl_ledger *ledger = ccl_ledger_open(a.ledger, state.agent);
+	for (int j = 0; j < a.n_neighbours; j++) {
 		if (ccl_agent_load(&neighbours[j], a.neighbours[j], NULL) ||
 		    ccl_agent_check_compatible(&state, &neighbours[j], a.neighbours[j]))
 			ccl_die();
+		ccl_ledger_note(ledger, a.neighbours[j], neighbours[j].artifact);
+	}
 	for (int j = 0; j < a.n_featstats; j++)
-		if (ccl_featstat_load(&received[j], a.featstats[j], &state))
+		if (ccl_featstat_load(&received[j], a.featstats[j], &state, ledger))
 			ccl_die();
+	if (ccl_ledger_flush(ledger))
+		ccl_die();
+	ccl_ledger_free(ledger);
 	a.cfg.neighbours = neighbours;
 	a.cfg.n_neighbours = a.n_neighbours;
 	a.cfg.received = received;

@@ -20,7 +20,7 @@ _ccl_tool()
 	--normalize) COMPREPLY=($(compgen -W 'paper data' -- "$cur")); return ;;
 	--batch-order) COMPREPLY=($(compgen -W 'shared independent' -- "$cur")); return ;;
 	--topology) COMPREPLY=($(compgen -W 'ring torus torus2d petersen dyck full chain' -- "$cur")); return ;;
-	-o | --output | --data | --noise-key | --like)
+	-o | --output | --data | --noise-key | --like | --ledger)
 		_filedir
 		return
 		;;

@@ -56,7 +56,7 @@ merge() {
 	# assignments, without spaces): "", "--qgm" or "--qgm,--qgm-scale,S".
 	IFS=, read -ra qgm <<<"$QGM"
 	run "$BIN/ccl-merge" -S "$prev/state-$i.ccl" "${args[@]}" --weights "${WEIGHTS[i]}" --gamma "$GAMMA" "${qgm[@]}" \
-		"${input_opts[@]}" -o "$now/merged-$i.ccl"
+		"${input_opts[@]}" "${ledger[@]}" -o "$now/merged-$i.ccl"
 }
 
 featstat() {
@@ -68,14 +68,15 @@ featstat() {
 	[[ ${PRIVACY:-} != *--noise* ]] || printf -v key '%s/keys/agent-%03d.key' "$dir" "$i"
 	[[ ${PRIVACY:-} != *--noise* ]] || args+=(--noise-key "$key")
 	for j in ${NEIGHBOURS[i]}; do args+=(-M "$prev/model-$j.ccl" -o "$now/fs-$i-$j.ccl"); done
-	run "$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${args[@]}"
+	run "$BIN/ccl-featstat" -d "$shard" -S "$now/merged-$i.ccl" --batch "$BATCH" "${input_opts[@]}" "${ledger[@]}" \
+		"${args[@]}"
 }
 
 train() {
 	local args=() j
 	if [ "$METHOD" = ccl ]; then
 		for j in ${NEIGHBOURS[i]}; do args+=(-N "$prev/model-$j.ccl" -f "$now/fs-$j-$i.ccl"); done
-		args+=(--lambda-m "$LAMBDA_M" --lambda-d "$LAMBDA_D" "${input_opts[@]}")
+		args+=(--lambda-m "$LAMBDA_M" --lambda-d "$LAMBDA_D" "${input_opts[@]}" "${ledger[@]}")
 	fi
 	[ -z "$MILESTONES" ] || args+=(--milestones "$MILESTONES")
 	run "$BIN/ccl-train-step" -S "$now/merged-$i.ccl" -d "$shard" -o "$now/state-$i.ccl" -m "$now/model-$i.ccl" \
@@ -84,7 +85,7 @@ train() {
 
 # agent_step DIR PHASE T I: agent I's share of phase PHASE of iteration T.
 agent_step() {
-	local dir=$1 phase=$2 t=$3 i=$4 now prev shard key input_opts=()
+	local dir=$1 phase=$2 t=$3 i=$4 now prev shard key ledger_file input_opts=() ledger=()
 	load_plan "$dir"
 	[[ $t =~ ^[0-9]+$ ]] && t=$((10#$t)) # make passes names with leading zeros
 	[[ $t -ge 1 && $t -le ITERATIONS ]] || { echo "agent-step.sh: no iteration '$t' in $dir" >&2; return 2; }
@@ -93,6 +94,9 @@ agent_step() {
 	printf -v prev '%s/iter/%06d' "$dir" $((t - 1))
 	printf -v shard '%s/shards/shard-%03d.ccl' "$dir" "$i"
 	read -ra input_opts <<<"${CCL_INPUT_OPTS:-}"
+	# What crossed which edge, one ledger per receiving agent (ccl(7));
+	# directories planned before ledgers existed go without.
+	if [ -d "$dir/ledger" ]; then printf -v ledger_file '%s/ledger/agent-%03d.tsv' "$dir" "$i"; ledger=(--ledger "$ledger_file"); fi
 	# Printed calls run in the engine's process, which sets the kernel.
 	[ -n "${CCL_PRINT:-}" ] || { use_plan_blas_kernel; mkdir -p "$now"; }
 	case $phase in

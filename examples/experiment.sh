@@ -16,10 +16,13 @@
 # terms for ccl) and publishes its model.  The agents of a phase run --jobs
 # at a time.  After every epoch a CSV line is appended to DIR/results.csv:
 # local-model accuracy (mean, standard deviation), the averaged model's
-# accuracy, consensus distance, bytes sent per agent (parameters, feature
-# statistics), wall time and the epsilon the feature statistics have cost
-# so far (at the plan's delta; 0 when none are sent, inf when they are sent
-# without noise; ccl-privacy(1)).
+# accuracy, consensus distance, bytes sent so far per agent (the mean over
+# agents of the payload of parameters and of feature statistics), wall
+# time, the epsilon the feature statistics have cost so far (at the plan's
+# delta; 0 when none are sent, inf when they are sent without noise;
+# ccl-privacy(1)), and the same bytes as whole files.  They come from the
+# tools' ledgers (examples/ledger.sh), which also give DIR/bytes-agents.csv
+# and DIR/bytes-edges.csv: bytes per agent and per edge.
 #
 # This is examples/plan.sh followed by the bash engine (examples/run-bash.sh)
 # one epoch at a time, keeping only the newest iteration's files.  The final
@@ -47,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--method) method=$2; plan_args+=("$1" "$2") ;;
 	--topology) topology=$2; plan_args+=("$1" "$2") ;;
 	--agents) agents=$2; plan_args+=("$1" "$2") ;;
-	-h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) [ $# -ge 2 ] || { echo "experiment.sh: option '$1' needs a value" >&2; exit 2; }
 	   plan_args+=("$1" "$2") ;;
 	esac
@@ -58,6 +61,10 @@ out=${out:-out/$method-$topology-$agents}
 # same ones resumes, with others it is refused.
 printf -v args '%q ' "${plan_args[@]}"
 if [ -z "$fresh" ] && [ -e "$out/plan.env" ]; then
+	[ -d "$out/ledger" ] || {
+		echo "experiment.sh: $out was planned without ledgers (an older plan.sh); --fresh starts it afresh" >&2
+		exit 2
+	}
 	[ "$(cat "$out/experiment.args" 2> /dev/null)" = "$args" ] || {
 		echo "experiment.sh: $out holds another plan; give the options it was made with to resume," \
 			"or --fresh to start it afresh" >&2
@@ -74,21 +81,17 @@ fi
 . "$out/plan.env"
 
 iter_dir() { printf '%s/iter/%06d' "$out" "$1"; }
-degree=$(wc -w <<<"${NEIGHBOURS[0]}")
-first_neighbour=${NEIGHBOURS[0]%% *}
 # Private statistics: a sample is released once per epoch to each neighbour.
 IFS=, read -ra privacy <<<"${PRIVACY:-}"
 noise= max_degree=0
 for ((k = 0; k < ${#privacy[@]}; k++)); do [ "${privacy[k]}" != --noise ] || noise=${privacy[k + 1]}; done
 for ((i = 0; i < AGENTS; i++)); do d=$(wc -w <<<"${NEIGHBOURS[i]}"); ((d <= max_degree)) || max_degree=$d; done
 [ -e "$out/results.csv" ] ||
-	echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds,epsilon" \
+	echo "epoch,lr,mean_accuracy,std_accuracy,average_model_accuracy,consensus_distance,param_bytes_per_agent,featstat_bytes_per_agent,seconds,epsilon,param_file_bytes_per_agent,featstat_file_bytes_per_agent" \
 		> "$out/results.csv"
-# Resuming: the epochs with a line are done, and the byte counts go on from
-# the last line; the engine goes on from the last complete iteration.
+# Resuming: the epochs with a line are done; the engine goes on from the
+# last complete iteration.
 epochs_done=$(($(wc -l < "$out/results.csv") - 1))
-param_bytes=0 featstat_bytes=0
-[ "$epochs_done" -eq 0 ] || IFS=, read -r _ _ _ _ _ _ param_bytes featstat_bytes _ < <(tail -1 "$out/results.csv")
 epochs=$(((ITERATIONS + STEPS_PER_EPOCH - 1) / STEPS_PER_EPOCH)) began=$(date +%s)
 for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	# Progress on a terminal only (ccl(7)): the epoch and the time left at
@@ -103,9 +106,9 @@ for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	last=$((t + STEPS_PER_EPOCH < ITERATIONS ? t + STEPS_PER_EPOCH : ITERATIONS))
 	"$here/run-bash.sh" "$out" --jobs "$jobs" --last "$last" --prune --batch
 	end=$(date +%s%N)
-	steps=$((last - t)) now=$(iter_dir "$last")
-	param_bytes=$((param_bytes + steps * degree * $(stat -c %s "$now/model-0.ccl")))
-	[ "$METHOD" = ccl ] && featstat_bytes=$((featstat_bytes + steps * degree * $(stat -c %s "$now/fs-0-$first_neighbour.ccl")))
+	now=$(iter_dir "$last")
+	# What crossed the edges so far, from the tools' own ledgers.
+	read -r param_bytes featstat_bytes param_file_bytes featstat_file_bytes < <("$here/ledger.sh" "$out")
 	models=()
 	for ((i = 0; i < AGENTS; i++)); do models+=("$now/model-$i.ccl"); done
 	"$BIN/ccl-eval" -t "$out/shards/test.ccl" --format yaml "${models[@]}" > "$out/eval-$epoch.yaml"
@@ -116,9 +119,10 @@ for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	[ -z "$noise" ] || epsilon=$("$BIN/ccl-privacy" --noise "$noise" --releases $(((epoch + 1) * max_degree)) \
 		--delta "$DELTA" --format yaml | awk '/^epsilon:/ {print $2}')
 	[ ! -t 2 ] || printf '\r\033[K' >&2
-	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" -v eps="$epsilon" '
+	awk -v e="$epoch" -v lr="$epoch_lr" -v pb="$param_bytes" -v fb="$featstat_bytes" -v s="$(((end - start) / 1000000))" \
+		-v eps="$epsilon" -v pfb="$param_file_bytes" -v ffb="$featstat_file_bytes" '
 		/^mean_accuracy:/ {m = $2} /^std_accuracy:/ {sd = $2}
 		/^average_model_accuracy:/ {a = $2} /^consensus_distance:/ {c = $2}
-		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%.0f,%.0f,%.1f,%s\n", e, lr, m, sd, a, c, pb, fb, s / 1000, eps}' \
+		END {printf "%d,%g,%.4f,%.4f,%.4f,%.6g,%.0f,%.0f,%.1f,%s,%.0f,%.0f\n", e, lr, m, sd, a, c, pb, fb, s / 1000, eps, pfb, ffb}' \
 		"$out/eval-$epoch.yaml" | tee -a "$out/results.csv"
 done

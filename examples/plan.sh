@@ -127,8 +127,8 @@ fi
 
 # Planning a directory again starts it afresh: iterations of an earlier plan
 # would otherwise look like progress to the engines' resumption.
-rm -rf "$out/iter" "$out/slurm" "$out/plan.env"
-mkdir -p "$out/iter/000000"
+rm -rf "$out/iter" "$out/slurm" "$out/plan.env" "$out/ledger"
+mkdir -p "$out/iter/000000" "$out/ledger"
 "$BIN/ccl-partition" --dataset "$dataset" --agents "$agents" --alpha "$alpha" --seed "$seed" --normalize "$normalize" "${data[@]}" \
 	-o "$out/shards" > "$out/histogram.txt"
 gamma=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml | awk '/^gamma:/ {print $2}')

@@ -224,7 +224,7 @@ int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, c
 	return 0;
 }
 
-int ccl_featstat_load(struct ccl_featstat *fs, const char *path, const ccl_agent *receiver)
+int ccl_featstat_load(struct ccl_featstat *fs, const char *path, const ccl_agent *receiver, ccl_ledger *ledger)
 {
 	ccl_artifact *a = ccl_artifact_read(path, "featstat");
 	int classes = ccl_net_classes(receiver->net), dim = ccl_net_feature_dim(receiver->net);
@@ -246,6 +246,8 @@ int ccl_featstat_load(struct ccl_featstat *fs, const char *path, const ccl_agent
 		rc = 0;
 	if (rc)
 		ccl_featstat_free(fs);
+	else
+		ccl_ledger_note(ledger, path, a);
 out:
 	ccl_artifact_free(a);
 	return rc;

@@ -39,6 +39,7 @@
 
 #include "agent.h"
 #include "artifact.h"
+#include "ledger.h"
 #include "shard.h"
 
 struct ccl_featstat {
@@ -117,8 +118,8 @@ int ccl_featstat_from_artifact(struct ccl_featstat *fs, const ccl_artifact *a, c
 
 /* Reads a statistic for the agent `receiver`: it must have been computed
  * under the receiver's model (model_agent) and match its classes and
- * feature dimension. */
-int ccl_featstat_load(struct ccl_featstat *fs, const char *path, const ccl_agent *receiver);
+ * feature dimension.  The receiver's ledger, if not NULL, notes the file. */
+int ccl_featstat_load(struct ccl_featstat *fs, const char *path, const ccl_agent *receiver, ccl_ledger *ledger);
 
 /* Reads the sender's secret from `path`: at least 16 bytes (for example
  * `head -c 32 /dev/urandom`), readable by its owner only, hashed to the
