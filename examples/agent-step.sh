@@ -34,9 +34,10 @@ load_plan() {
 
 # Run the OpenBLAS kernel the plan was made with, whatever this host's
 # environment says (plan.sh), so that every engine writes the same bytes.
+# (No processes: every engine pays this at every agent-step.)
 use_plan_blas_kernel() {
 	local var setting
-	while read -r var; do unset "$var"; done < <(compgen -e | grep '^OPENBLAS_' | grep -vx OPENBLAS_NUM_THREADS)
+	for var in "${!OPENBLAS_@}"; do [ "$var" = OPENBLAS_NUM_THREADS ] || unset "$var"; done
 	for setting in $BLAS_ENV; do export "${setting?}"; done
 }
 
@@ -98,7 +99,7 @@ agent_step() {
 	# directories planned before ledgers existed go without.
 	if [ -d "$dir/ledger" ]; then printf -v ledger_file '%s/ledger/agent-%03d.tsv' "$dir" "$i"; ledger=(--ledger "$ledger_file"); fi
 	# Printed calls run in the engine's process, which sets the kernel.
-	[ -n "${CCL_PRINT:-}" ] || { use_plan_blas_kernel; mkdir -p "$now"; }
+	[ -n "${CCL_PRINT:-}" ] || { use_plan_blas_kernel; [ -d "$now" ] || mkdir -p "$now"; }
 	case $phase in
 	merge | featstat | train) $phase ;;
 	gossip) merge && featstat ;;
@@ -106,9 +107,15 @@ agent_step() {
 	esac
 }
 
-# shellcheck source=ccl-bin.sh
-. "$(dirname "${BASH_SOURCE[0]}")/ccl-bin.sh"
-BIN=$(ccl_bin "$(dirname "${BASH_SOURCE[0]}")")
+# Where the tools are: $CCL_BIN as the engines set it, else found once
+# (ccl-bin.sh).
+if [ -n "${CCL_BIN:-}" ]; then
+	BIN=$CCL_BIN
+else
+	# shellcheck source=ccl-bin.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/ccl-bin.sh"
+	BIN=$(ccl_bin "$(dirname "${BASH_SOURCE[0]}")")
+fi
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	[ $# -eq 4 ] || { echo "usage: agent-step.sh DIR merge|featstat|gossip|train T I" >&2; exit 2; }

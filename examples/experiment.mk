@@ -14,7 +14,10 @@
 ifndef DIR
 $(error give the experiment directory: make -f experiment.mk DIR=...)
 endif
-STEP := $(dir $(lastword $(MAKEFILE_LIST)))agent-step.sh $(DIR)
+EXAMPLES_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
+STEP := $(EXAMPLES_DIR)agent-step.sh $(DIR)
+# Where the tools are, found once here rather than by every agent-step.
+export CCL_BIN := $(or $(CCL_BIN),$(shell bash -c '. "$$1/ccl-bin.sh" && ccl_bin "$$1"' _ $(EXAMPLES_DIR)))
 include $(DIR)/plan.mk
 FIRST ?= 1
 LAST ?= $(ITERATIONS)

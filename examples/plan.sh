@@ -133,15 +133,21 @@ mkdir -p "$out/iter/000000" "$out/ledger"
 	-o "$out/shards" > "$out/histogram.txt"
 gamma=$("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format yaml | awk '/^gamma:/ {print $2}')
 neighbours=() weights=()
+# Each line is "I SELF_WEIGHT J:W J:W ...", split without a process per agent.
 while read -r i self rest; do
-	neighbours[i]=$(tr ' ' '\n' <<<"$rest" | cut -d: -f1 | paste -sd' ')
-	weights[i]=$self,$(tr ' ' '\n' <<<"$rest" | cut -d: -f2 | paste -sd,)
+	read -ra edges <<<"$rest"
+	neighbours[i]= weights[i]=$self
+	for e in "${edges[@]}"; do neighbours[i]+=" ${e%%:*}" weights[i]+=",${e#*:}"; done
+	neighbours[i]=${neighbours[i]# }
 done < <("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format lines)
 
+# The initial states, all from one process (ccl-batch(1)): a thousand agents
+# would otherwise cost a thousand process starts.
 for ((i = 0; i < agents; i++)); do
-	"$BIN/ccl-init" "${init_arch[@]}" --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
+	printf -v line '%q ' ccl-init "${init_arch[@]}" --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
 		--batch-order "$batch_order" -o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
-done
+	echo "$line"
+done | "$BIN/ccl-batch"
 samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')
 steps=$(((samples + batch - 1) / batch))
 iterations=${iterations:-$((epochs * steps))}

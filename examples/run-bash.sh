@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=/dev/null
 . "$here/agent-step.sh"
+export CCL_BIN=$BIN # found once, not by every agent-step
 load_plan "$dir"
 [ -z "$batch" ] || use_plan_blas_kernel
 first=${first:-$(($("$here/last-iteration.sh" "$dir") + 1))}
@@ -79,6 +80,9 @@ for ((t = first; t <= last; t++)); do
 	phase gossip "$t"
 	phase train "$t"
 	if ((t > 1)); then printf -v d '%s/iter/%06d' "$dir" $((t - 1)); finished+=("$d"); fi
-	((${#finished[@]} < 16)) || prune_finished
+	# Up to 16 finished iterations wait for one rm, fewer with many agents:
+	# at most 256 agents' worth of files (about 320 MB for LeNet-5), so the
+	# disk a run takes stays bounded whatever the number of agents.
+	((${#finished[@]} < 16 && ${#finished[@]} * AGENTS < 256)) || prune_finished
 done
 prune_finished
