@@ -17,6 +17,7 @@
 
 #include "artifact.h"
 #include "error.h"
+#include "profile.h"
 
 /* Tensors are stored as the host's bytes; the format says little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "artifacts are little-endian");
@@ -470,6 +471,7 @@ long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct cc
 	struct text manifest = {0};
 	struct archive *ar;
 	long bytes = -1;
+	double start = ccl_clock();
 	int fd = ccl_write_open(path, w);
 	if (fd < 0)
 		return -1;
@@ -498,12 +500,18 @@ long ccl_artifact_write_begin(const ccl_artifact *a, const char *path, struct cc
 		         archive_error_string(ar) ? archive_error_string(ar) : strerror(errno));
 	archive_write_free(ar);
 	free(manifest.buf);
-	return ccl_write_close(fd, w, ok) ? -1 : bytes;
+	int failed = ccl_write_close(fd, w, ok);
+	ccl_profile.write += ccl_clock() - start;
+	ccl_profile.artifacts_written++;
+	return failed ? -1 : bytes;
 }
 
 int ccl_artifact_write_commit(struct ccl_write *w)
 {
-	if (w->tmp && rename(w->tmp, w->path) != 0) {
+	double start = ccl_clock();
+	int renamed = !w->tmp || rename(w->tmp, w->path) == 0;
+	ccl_profile.write += ccl_clock() - start;
+	if (!renamed) {
 		ccl_fail(CCL_EXIT_FAILURE, w->path, "cannot rename into place: %s", strerror(errno));
 		ccl_artifact_write_abort(w);
 		return -1;
@@ -996,11 +1004,13 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 		struct ccl_tensor *t = ccl_artifact_adopt(a, mt->name, mt->dtype, mt->ndim, mt->shape, NULL);
 		if (read_tensor(ar, path, member, a, t, mt->bytes))
 			return -1;
+		double verify_start = ccl_clock();
 		if (CHECKSUMS_VERIFIED && ccl_crc32c(0, t->data, mt->bytes) != mt->crc)
 			return ccl_fail(CCL_EXIT_INPUT, path, "tensor '%s' fails its CRC-32C check: the file is corrupted",
 			                mt->name);
 		if (check_finite(path, t))
 			return -1;
+		ccl_profile.verify += ccl_clock() - verify_start;
 		member_sizes[i + 1] = mt->bytes;
 	}
 	rc = archive_read_next_header(ar, &e);
@@ -1020,6 +1030,7 @@ static int read_archive(struct archive *ar, const char *path, ccl_artifact *a)
 
 ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 {
+	double start = ccl_clock();
 	int from_stdin = !strcmp(path, "-");
 	/* O_NONBLOCK only to open: a FIFO would otherwise wait for a writer
 	 * (one without a writer then reads as empty); reads block as usual. */
@@ -1063,6 +1074,8 @@ ccl_artifact *ccl_artifact_read(const char *path, const char *expect_kind)
 		ccl_artifact_free(a);
 		return NULL;
 	}
+	ccl_profile.read += ccl_clock() - start;
+	ccl_profile.artifacts_read++;
 	return a;
 }
 

@@ -105,3 +105,19 @@ ccl-info --format yaml $(printf '%q' "$T/a dir/it's.ccl")"
 	[ "$(grep -c '^- file: ' <<<"$output")" -eq 3 ]
 	assert_output --partial "$T/a dir/it's.ccl"
 }
+
+@test "with CCL_PROFILE, ccl-batch appends where its time went" {
+	iteration_calls "$T" > "$T/calls"
+	CCL_PROFILE=$T/profile ccl-batch "$T/calls"
+	CCL_PROFILE=$T/profile ccl-batch "$T/calls"
+	run awk '{print NF, $1, $7, $8}' "$T/profile"
+	# Two lines of 8 fields; 3 calls reading 3 + 3 + 4 artifacts (the
+	# shards included) and writing 1 + 1 + 2.
+	assert_output "$(printf '8 3 10 4\n8 3 10 4')"
+	# Seconds: main >= the tools >= reading + writing, reading >= verifying.
+	run awk '$2 >= $3 && $3 >= $4 + $6 && $4 >= $5 && $5 > 0 {ok++} END {print ok}' "$T/profile"
+	assert_output 2
+	# Without it, nothing is written.
+	ccl-batch "$T/calls"
+	[ "$(wc -l < "$T/profile")" -eq 2 ]
+}
