@@ -15,7 +15,9 @@ ifndef DIR
 $(error give the experiment directory: make -f experiment.mk DIR=...)
 endif
 EXAMPLES_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
-STEP := $(EXAMPLES_DIR)agent-step.sh $(DIR)
+# bash named outright: through the script's "#!/usr/bin/env bash" every
+# agent-step would start env(1) too.
+STEP := $(shell command -v bash) $(EXAMPLES_DIR)agent-step.sh $(DIR)
 # Where the tools are, found once here rather than by every agent-step.
 export CCL_BIN := $(or $(CCL_BIN),$(shell bash -c '. "$$1/ccl-bin.sh" && ccl_bin "$$1"' _ $(EXAMPLES_DIR)))
 include $(DIR)/plan.mk

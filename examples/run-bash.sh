@@ -51,8 +51,10 @@ phase() {
 				"$BIN/ccl-batch" ||
 				{ echo "run-bash.sh: $dir: $name of iteration $t failed (see the line above)" >&2; exit 1; }) &
 		else
+			# agent-step.sh's function, in this worker's shell: the
+			# tools are its only processes.
 			(for ((i = w; i < AGENTS; i += jobs)); do
-				"$here/agent-step.sh" "$dir" "$name" "$t" "$i" ||
+				agent_step "$dir" "$name" "$t" "$i" ||
 					{ echo "run-bash.sh: $dir: $name of iteration $t failed for agent $i" >&2; exit 1; }
 			done) &
 		fi

@@ -8,7 +8,10 @@
 #    an agent-step being one gossip (merge + featstat) or one local step.
 #    GNU parallel over ssh runs against a private sshd on 127.0.0.1, and
 #    Slurm when this is root and slurm-wlm is installed (a private cluster);
-#    both are started and stopped here.
+#    both are started and stopped here.  bash-batch is the bash engine's
+#    fast path (run-bash.sh --batch: one ccl-batch per worker and phase),
+#    whose overhead is below the reference's, hence negative.
+#    ENGINES="bash make" runs only those named.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ex=$here/examples
 ITERS=${ITERS:-6}
@@ -31,8 +34,12 @@ for n in 8 16 32 64; do
 done
 
 agents=8 steps=$((8 * ITERS * 2))
-# The direct reference: the tool calls agent-step.sh would make, phase by phase.
-plan $agents "$ITERS" "$dir/direct"
+# One plan, copied afresh for every run.
+plan $agents "$ITERS" "$dir/template"
+fresh() { rm -rf "$1" && cp -r "$dir/template" "$1"; }
+# The direct reference: the tool calls agent-step.sh would make, phase by
+# phase, each agent-step's calls joined by && for one sh.
+fresh "$dir/direct"
 for ((t = 1; t <= ITERS; t++)); do
 	for phase in gossip train; do
 		for ((i = 0; i < agents; i++)); do
@@ -40,20 +47,25 @@ for ((t = 1; t <= ITERS; t++)); do
 		done > "$dir/calls-$t-$phase"
 	done
 done
+run_direct() {
+	local t phase
+	fresh "$dir/direct"
+	for ((t = 1; t <= ITERS; t++)); do
+		mkdir -p "$(printf '%s/iter/%06d' "$dir/direct" "$t")"
+		for phase in gossip train; do xargs -P2 -d '\n' -n1 sh -c < "$dir/calls-$t-$phase"; done
+	done
+}
 start=$(date +%s%N)
-for ((t = 1; t <= ITERS; t++)); do
-	mkdir -p "$(printf '%s/iter/%06d' "$dir/direct" "$t")"
-	for phase in gossip train; do xargs -P2 -d '\n' -n1 sh -c < "$dir/calls-$t-$phase"; done
-done
-end=$(date +%s%N)
-direct=$(seconds "$start" "$end")
+run_direct
+direct=$(seconds "$start" "$(date +%s%N)")
 
 declare -A engine=(
 	[bash]='"$ex/run-bash.sh" "$d" --jobs 2'
+	[bash-batch]='"$ex/run-bash.sh" "$d" --jobs 2 --batch'
 	[make]='make -s -f "$ex/experiment.mk" DIR="$d" -j2'
 	[parallel]='"$ex/run-parallel.sh" "$d" --jobs 2'
 )
-order=(bash make parallel)
+order=(bash bash-batch make parallel)
 if [ -x /usr/sbin/sshd ]; then
 	sshd_dir=$(mktemp -d /tmp/ccl-bench-sshd.XXXXXX)
 	if "$here/tests/engines/sshd.sh" start "$sshd_dir"; then
@@ -76,22 +88,33 @@ if [ "$(id -u)" -eq 0 ] && command -v slurmctld > /dev/null; then
 		cluster=
 	fi
 fi
-echo "engines: $agents agents, $ITERS iterations, $steps agent-steps, 2 workers; direct tool calls $direct s"
+echo "engines: $agents agents, $ITERS iterations, $steps agent-steps, 2 workers; direct tool calls $direct s;" \
+	"each engine run ${ROUNDS:-5} times (Slurm and ssh once), each run just after a run of the direct calls;" \
+	"medians"
+median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for name in "${order[@]}"; do
-	d=$dir/$name
-	plan $agents "$ITERS" "$d"
-	start=$(date +%s%N)
-	eval "${engine[$name]}"
-	end=$(date +%s%N)
-	wall=$(seconds "$start" "$end")
+	[[ " ${ENGINES:-${order[*]}} " == *" $name "* ]] || continue
+	d=$dir/$name rounds=${ROUNDS:-5} walls=() overheads=()
+	[[ $name != slurm* && $name != parallel-ssh ]] || rounds=1
+	for ((r = 0; r < rounds; r++)); do
+		start=$(date +%s%N)
+		run_direct
+		reference=$(seconds "$start" "$(date +%s%N)")
+		fresh "$d"
+		start=$(date +%s%N)
+		eval "${engine[$name]}"
+		wall=$(seconds "$start" "$(date +%s%N)")
+		walls+=("$wall")
+		overheads+=("$(awk -v w="$wall" -v r="$reference" -v s="$steps" 'BEGIN {print (w - r) * 2 / s * 1000}')")
+	done
+	wall=$(printf '%s\n' "${walls[@]}" | median)
 	same=identical
 	for ((i = 0; i < agents; i++)); do
 		cmp -s "$(printf '%s/iter/%06d/model-%d.ccl' "$d" "$ITERS" "$i")" \
 			"$(printf '%s/iter/%06d/model-%d.ccl' "$dir/direct" "$ITERS" "$i")" || same=DIFFERENT
 	done
 	printf '  %-13s %7.3f s, %6.3f s per iteration, overhead %6.1f ms per agent-step; models %s\n' "$name" "$wall" \
-		"$(awk -v w="$wall" -v k="$ITERS" 'BEGIN {print w / k}')" \
-		"$(awk -v w="$wall" -v r="$direct" -v s="$steps" 'BEGIN {print (w - r) * 2 / s * 1000}')" "$same"
+		"$(awk -v w="$wall" -v k="$ITERS" 'BEGIN {print w / k}')" "$(printf '%s\n' "${overheads[@]}" | median)" "$same"
 	rm -rf "$d"
 done
 [ -z "${cluster:-}" ] || { "$here/tests/engines/slurm-cluster.sh" stop "$cluster" && rm -rf "$cluster"; }
