@@ -49,7 +49,8 @@ DEBIAN_PACKAGES := build-essential pkg-config libopenblas-dev libarchive-dev cla
                    libyaml-dev libjansson-dev bats bats-assert bats-support bats-file \
                    zlib1g-dev dataset-fashion-mnist mandoc bash-completion time \
                    parallel openssh-server openssh-client slurm-wlm munge \
-                   iproute2 procps strace python3-torch liblzma-dev libbz2-dev libzstd-dev nettle-dev
+                   iproute2 procps strace python3-torch python3-numpy liblzma-dev libbz2-dev libzstd-dev \
+                   nettle-dev gnuplot-nox
 
 .PHONY: all help test unit check-asan bench install deps check-deps demo clean lint-man fuzz
 
@@ -103,7 +104,7 @@ MISSING = missing=; \
 	command -v bats >/dev/null || missing="$$missing bats"; \
 	[ -d /usr/lib/bats/bats-assert ] || missing="$$missing bats-assert"; \
 	[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing fashion-mnist"; \
-	for p in parallel sshd slurmctld munged ss; do \
+	for p in parallel sshd slurmctld munged ss gnuplot; do \
 	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done
 
 check-deps:

@@ -3,7 +3,8 @@
 # the paper (Dirichlet alpha 0.01, seed 123), then QGM and CCL side by side
 # for two epochs each on that partition, run with the tools alone
 # (examples/experiment.sh).  Prints each agent's class mix, each epoch's
-# results, and which method is ahead.
+# results, and which method is ahead; then draws them (examples/plot.sh)
+# if gnuplot is installed.
 #
 # CCL is first run as the paper specifies it (both terms at lambda 0.1 on
 # QGM).  On this seed it diverges within its first epoch (docs/RESULTS.md),
@@ -64,3 +65,12 @@ awk -v q="$qgm_local" -v c="$ccl_local" -v label="$label" 'BEGIN {
 	print " (one seed, two epochs: docs/RESULTS.md has the seed study)."
 }'
 echo "Outputs: $out/qgm and $out/$ccl (results.csv, eval-E.yaml, final models under iter/)."
+# The same as pictures, when gnuplot is there to draw them (examples/plot.sh).
+if command -v gnuplot > /dev/null; then
+	"$here/plot.sh" partition "$out/qgm" -o "$out/partition" > /dev/null
+	"$here/plot.sh" run --label QGM --label "$label" "$out/qgm" "$out/$ccl" -o "$out/accuracy" > /dev/null
+	echo "Pictures (PNG, and SVG beside each): $out/partition.png, the class mix of every agent;"
+	echo "$out/accuracy.png, accuracy and consensus distance per epoch; $out/accuracy-bytes.png, accuracy against bytes sent."
+else
+	echo "No pictures: gnuplot is not installed (apt-get install gnuplot-nox; examples/plot.sh draws them)."
+fi
