@@ -57,6 +57,23 @@ teardown() {
 	assert_output --partial "Nothing to be done"
 }
 
+@test "run-make.sh runs make a chunk at a time, keeping only the newest iteration, and resumes" {
+	plan "$T/x"
+	"$EXAMPLES/run-make.sh" "$T/x" --chunk 1 --last 1
+	run ls "$T/x/iter"
+	assert_output 000001
+	"$EXAMPLES/run-make.sh" "$T/x" --chunk 1
+	run ls "$T/x/iter"
+	assert_output 000002
+	same_as_bash "$T/x"
+	# The default chunk, from the start.
+	plan "$T/y"
+	"$EXAMPLES/run-make.sh" "$T/y" --jobs 2
+	same_as_bash "$T/y"
+	run ls "$T/y/iter"
+	assert_output 000002
+}
+
 @test "make -j2 interrupted with Ctrl-C resumes without redoing finished steps" {
 	plan "$T/x"
 	# The local steps of iteration 2 are held back (the real tool runs
@@ -178,6 +195,12 @@ teardown() {
 	run "$EXAMPLES/run-parallel.sh" "$REF" --jobs many
 	assert_failure 2
 	assert_output "run-parallel.sh: --jobs must be a positive integer"
+	run "$EXAMPLES/run-make.sh" "$REF" --chunk 0
+	assert_failure 2
+	assert_output "run-make.sh: --jobs and --chunk must be positive integers"
+	run "$EXAMPLES/run-make.sh" "$T/nothing"
+	assert_failure 2
+	assert_output "run-make.sh: $T/nothing: no plan.env (run examples/plan.sh first)"
 	run "$EXAMPLES/run-slurm.sh" "$REF" --mode batch
 	assert_failure 2
 	assert_output --partial "--mode is arrays or allocation"
