@@ -45,7 +45,8 @@ for m in "${methods[@]}"; do
 	start=$(date +%s%N)
 	"$BIN/ccl-eval" -t "$work/$m/shards/test.ccl" --format yaml "${models[@]}" > /dev/null
 	eval_s=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN {printf "%.2f", ns / 1e9}')
-	line="epoch $m: tools train ${train} s, evaluate ${eval_s} s (16 models and their average)"
+	kernel=$("$BIN/ccl-info" --format yaml "${models[0]}" | awk -F'"' '/blas_kernel:/ {print $2}')
+	line="epoch $m (OpenBLAS kernel $kernel): tools train ${train} s, evaluate ${eval_s} s (16 models and their average)"
 	if [ -n "$torch" ]; then
 		read -r torch_train torch_eval < <(/usr/bin/python3 "$here/torch_epoch.py" "$work/$m/shards" "$m" |
 			awk '/^torch train:/ {t = $3} /^torch eval:/ {e = $3} END {print t, e}')

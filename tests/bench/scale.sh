@@ -37,6 +37,8 @@ for topology in ring torus; do
 		rss=$(tail -1 "$d.rss")
 		run_ms=$(ms_since "$start")
 		mb=$(du -sm "$d/iter/000001" | cut -f1)
+		[ -n "${kernel:-}" ] || kernel=$("${CCL_BIN:-$here/build/bin}/ccl-info" --format yaml "$d/iter/000001/model-0.ccl" |
+			awk -F'"' '/blas_kernel:/ {print $2}')
 		awk -v t="$topology" -v n="$n" -v k="$degree" -v p="$plan_ms" -v r="$run_ms" -v it=$ITERS -v mb="$mb" -v rss="$rss" \
 			'BEGIN {printf "  %-6s %6d %6d %9.1f %12.2f %12.2f %15.1f %12d %7.1f MB\n", t, n, k, p / 1000, r / 1000 / it,
 				r / it / n, 1000 * r / it / (n * (k + 1)), mb, rss / 1024}'
@@ -48,3 +50,4 @@ for topology in ring torus; do
 		rm -rf "$d"
 	done
 done
+echo "  (OpenBLAS kernel ${kernel:-unknown})"
