@@ -2,11 +2,12 @@
  * ccl-info - verify artifacts and show what they hold.
  *
  * Reads each FILE completely (every checksum is verified on the way) and
- * prints its kind, metadata, tensors and size.  A file that fails any check
- * is reported on stderr and makes the exit status non-zero; the others are
- * still shown.
+ * prints its kind, metadata, tensors and size, and for a shard its samples
+ * per class.  A file that fails any check is reported on stderr and makes
+ * the exit status non-zero; the others are still shown.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "error.h"
 #include "report.h"
+#include "shard.h"
 #include "train.h"
 
 enum { OPT_FORMAT, OPT_QUIET };
@@ -38,7 +40,15 @@ static void handle(int opt, const char *v, void *ctx)
 		a->quiet = 1;
 }
 
-static void print_table(const char *path, const ccl_artifact *a, long bytes)
+/* What is shown beyond the manifest, counted from tensors that checking
+ * the kind has made safe to read: a shard's class mix, which no manifest
+ * records and which scripts would otherwise unpack the labels for. */
+struct derived {
+	int classes;          /* 0 unless a shard */
+	size_t *class_counts; /* a shard's samples per class, `classes` of them */
+};
+
+static void print_table(const char *path, const ccl_artifact *a, long bytes, const struct derived *d)
 {
 	char shown[1024];
 	printf("%s: %s artifact", ccl_table_text(path, shown, sizeof shown), a->kind);
@@ -47,6 +57,12 @@ static void print_table(const char *path, const ccl_artifact *a, long bytes)
 	putchar('\n');
 	for (int i = 0; i < a->nmeta; i++)
 		printf("  %-12s %s\n", a->meta[i].key, ccl_table_text(a->meta[i].value, shown, sizeof shown));
+	if (d->classes) {
+		printf("  %-12s", "class_counts");
+		for (int c = 0; c < d->classes; c++)
+			printf(" %zu", d->class_counts[c]);
+		putchar('\n');
+	}
 	for (int i = 0; i < a->ntensors; i++) {
 		const struct ccl_tensor *t = &a->tensors[i];
 		printf("  tensor %-10s %-3s [", t->name, ccl_dtype_name(t->dtype));
@@ -57,8 +73,9 @@ static void print_table(const char *path, const ccl_artifact *a, long bytes)
 }
 
 /* One entry of the YAML or JSON list: file, kind, bytes, the metadata as
- * strings, and the tensors. */
-static void report_artifact(ccl_report *r, const char *path, const ccl_artifact *a, long bytes)
+ * strings, a shard's class counts, and the tensors. */
+static void report_artifact(ccl_report *r, const char *path, const ccl_artifact *a, long bytes,
+                            const struct derived *d)
 {
 	ccl_report_map(r, 0);
 	ccl_report_key(r, "file");
@@ -72,6 +89,13 @@ static void report_artifact(ccl_report *r, const char *path, const ccl_artifact 
 	for (int i = 0; i < a->nmeta; i++) {
 		ccl_report_key(r, a->meta[i].key);
 		ccl_report_str(r, a->meta[i].value);
+	}
+	if (d->classes) {
+		ccl_report_key(r, "class_counts");
+		ccl_report_list(r, 1);
+		for (int c = 0; c < d->classes; c++)
+			ccl_report_int(r, (long long)d->class_counts[c]);
+		ccl_report_end(r);
 	}
 	ccl_report_key(r, "tensors");
 	ccl_report_list(r, 0);
@@ -94,12 +118,19 @@ static void report_artifact(ccl_report *r, const char *path, const ccl_artifact 
 }
 
 /* The checks the tools that use a kind make: its keys and tensors are
- * there and agree (ccl-artifact(5), KINDS). */
-static int check_kind(ccl_artifact *a, const char *path)
+ * there and agree (ccl-artifact(5), KINDS).  Fills `d` from an artifact
+ * that passes; the caller frees d->class_counts. */
+static int check_kind(ccl_artifact *a, const char *path, struct derived *d)
 {
+	*d = (struct derived){0};
 	if (!strcmp(a->kind, "shard")) {
 		ccl_shard s;
-		return ccl_shard_view(&s, a, path);
+		if (ccl_shard_view(&s, a, path))
+			return -1;
+		d->classes = s.classes;
+		d->class_counts = ccl_xmalloc((size_t)s.classes * sizeof *d->class_counts);
+		ccl_shard_class_counts(&s, d->class_counts);
+		return 0;
 	}
 	if (!strcmp(a->kind, "featstat")) {
 		struct ccl_featstat fs;
@@ -133,13 +164,14 @@ int main(int argc, char **argv)
 	}
 	for (int i = first; i < argc; i++) {
 		ccl_artifact *a = ccl_artifact_read(argv[i], NULL);
+		struct derived derived;
 		struct stat st;
 		if (!a) {
 			fprintf(stderr, "%s: %s\n", ccl_progname(), ccl_error_message());
 			status = CCL_EXIT_INPUT;
 			continue;
 		}
-		if (check_kind(a, argv[i])) {
+		if (check_kind(a, argv[i], &derived)) {
 			fprintf(stderr, "%s: %s\n", ccl_progname(), ccl_error_message());
 			status = CCL_EXIT_INPUT;
 			ccl_artifact_free(a);
@@ -147,9 +179,10 @@ int main(int argc, char **argv)
 		}
 		long bytes = strcmp(argv[i], "-") && stat(argv[i], &st) == 0 ? (long)st.st_size : -1;
 		if (report)
-			report_artifact(report, argv[i], a, bytes);
+			report_artifact(report, argv[i], a, bytes, &derived);
 		else if (!args.quiet)
-			print_table(argv[i], a, bytes);
+			print_table(argv[i], a, bytes, &derived);
+		free(derived.class_counts);
 		ccl_artifact_free(a);
 	}
 	if (report)

@@ -192,6 +192,13 @@ void ccl_shard_free(ccl_shard *s)
 	memset(s, 0, sizeof *s);
 }
 
+void ccl_shard_class_counts(const ccl_shard *s, size_t *counts)
+{
+	memset(counts, 0, (size_t)s->classes * sizeof *counts);
+	for (int i = 0; i < s->n; i++)
+		counts[s->labels[i]]++;
+}
+
 int ccl_shard_check_owner(const ccl_shard *s, const char *path, long agent)
 {
 	if (s->agent < 0)

@@ -81,6 +81,11 @@ int ccl_shard_load(ccl_shard *s, const char *path);
 int ccl_shard_view(ccl_shard *s, const ccl_artifact *a, const char *path);
 void ccl_shard_free(ccl_shard *s);
 
+/* The shard's samples of each class, into counts[0 .. s->classes - 1].
+ * Every label indexes that array: loading a shard checks each one to be
+ * below its class count. */
+void ccl_shard_class_counts(const ccl_shard *s, size_t *counts);
+
 /* Fails, naming `path`, unless the shard is agent `agent`'s training shard
  * (not the test set, not another agent's). */
 int ccl_shard_check_owner(const ccl_shard *s, const char *path, long agent);

@@ -270,3 +270,78 @@ test.ccl"
 	assert_failure 3
 	assert_output --partial "archive lacks the cifar10 training batches"
 }
+
+# class_labels FILE: a shard's samples per class, counted from its labels
+# member directly (10 classes), space-separated.
+class_labels() {
+	tar -xOf "$1" labels.bin | od -An -v -tu1 -w1 |
+		awk '{n[$1]++} END {for (c = 0; c < 10; c++) printf "%s%d", c ? " " : "", n[c]; print ""}'
+}
+
+@test "ccl-info gives a shard's samples per class, in class order, in every format" {
+	# Labels are i % 10: the 23 test samples hold 3 of classes 0 to 2 and 2
+	# of each other class, so the order of the counts shows.
+	make_idx "$T/d" train 100
+	make_idx "$T/d" t10k 23
+	ccl-partition -n 2 --scheme iid --data "$T/d" -o "$T/a" > /dev/null
+	[ "$(class_labels "$T/a/test.ccl")" = "3 3 3 2 2 2 2 2 2 2" ]
+	run ccl-info "$T/a/test.ccl"
+	assert_success
+	assert_line "  class_counts 3 3 3 2 2 2 2 2 2 2"
+	run ccl-info --format yaml "$T/a/test.ccl"
+	assert_success
+	assert_line "  class_counts: [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]"
+	run ccl-info --format json "$T/a/test.ccl"
+	assert_success
+	run /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["class_counts"])' <<<"$output"
+	assert_output "[3, 3, 3, 2, 2, 2, 2, 2, 2, 2]"
+}
+
+@test "ccl-info's class counts of each agent's shard are the histogram ccl-partition printed" {
+	make_idx "$T/d" train 256
+	make_idx "$T/d" t10k 10
+	ccl-partition -n 4 --alpha 0.5 --seed 3 --data "$T/d" -o "$T/a" > "$T/hist.txt"
+	# The table's rows: agent, samples, then one column per class.
+	expected=$(awk 'NR > 1 {for (c = 3; c <= 12; c++) printf "%s%s", (c > 3 ? " " : ""), $c; print ""}' "$T/hist.txt")
+	[ "$(wc -l <<<"$expected")" -eq 4 ]
+	[ "$(sort -u <<<"$expected" | wc -l)" -eq 4 ]
+	for k in 0 1 2 3; do class_labels "$T/a/shard-00$k.ccl"; done > "$T/labels.txt"
+	[ "$(cat "$T/labels.txt")" = "$expected" ]
+	# Every file of one call gets its own counts.
+	run ccl-info --format yaml "$T"/a/shard-00{0,1,2,3}.ccl
+	assert_success
+	run sed -n 's/^  class_counts: \[\(.*\)\]$/\1/p' <<<"$output"
+	assert_output "${expected// /, }"
+	run ccl-info "$T/a/shard-002.ccl"
+	assert_line "  class_counts $(sed -n 3p <<<"$expected")"
+}
+
+@test "ccl-info's class counts have one entry per class of the shard; other kinds have none" {
+	make_cifar100 "$T"
+	ccl-partition --dataset cifar100 --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/fine" > /dev/null
+	ccl-partition --dataset cifar100 --coarse --data "$T/cifar-100-binary.tar.gz" -n 2 --scheme iid -o "$T/coarse" \
+		> /dev/null
+	# The 100 test records: fine label i, coarse label i / 5.
+	run ccl-info --format json "$T/fine/test.ccl" "$T/coarse/test.ccl"
+	assert_success
+	run /usr/bin/python3 -c 'import json, sys
+for e in json.load(sys.stdin): print(*e["class_counts"])' <<<"$output"
+	assert_line --index 0 "$(printf '1%.0s ' {1..100} | sed 's/ $//')"
+	assert_line --index 1 "$(printf '5%.0s ' {1..20} | sed 's/ $//')"
+	ccl-init --shard "$T/fine/shard-000.ccl" --arch mlp -o "$T/s.ccl" -m "$T/m.ccl"
+	for format in table yaml json; do
+		run ccl-info --format "$format" "$T/s.ccl" "$T/m.ccl"
+		assert_success
+		refute_output --partial class_counts
+	done
+}
+
+@test "ccl-info refuses a shard with a label not below its class count rather than count it" {
+	make_idx "$T/d" train 40
+	make_idx "$T/d" t10k 10
+	ccl-partition -n 2 --scheme iid --data "$T/d" -o "$T/a" > /dev/null
+	"$CCL_BIN/../tests/fixture_rewrite" "$T/a/test.ccl" "$T/bad.ccl" manifest "classes: 10" "classes: 9"
+	run ccl-info "$T/bad.ccl"
+	assert_failure 3
+	assert_output "ccl-info: $T/bad.ccl: label 9 of sample 9 is not below 9"
+}
