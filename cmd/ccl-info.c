@@ -72,6 +72,18 @@ static void print_table(const char *path, const ccl_artifact *a, long bytes, con
 	}
 }
 
+/* The keys this report writes itself.  A manifest may hold any key; one of
+ * these would appear twice in a map, which strict YAML readers refuse and
+ * JSON readers resolve silently, so the manifest's is left out. */
+static int is_own_key(const char *key)
+{
+	static const char *const own[] = {"file", "kind", "bytes", "class_counts", "tensors"};
+	for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+		if (!strcmp(key, own[i]))
+			return 1;
+	return 0;
+}
+
 /* One entry of the YAML or JSON list: file, kind, bytes, the metadata as
  * strings, a shard's class counts, and the tensors. */
 static void report_artifact(ccl_report *r, const char *path, const ccl_artifact *a, long bytes,
@@ -87,6 +99,8 @@ static void report_artifact(ccl_report *r, const char *path, const ccl_artifact 
 		ccl_report_int(r, bytes);
 	}
 	for (int i = 0; i < a->nmeta; i++) {
+		if (is_own_key(a->meta[i].key))
+			continue;
 		ccl_report_key(r, a->meta[i].key);
 		ccl_report_str(r, a->meta[i].value);
 	}

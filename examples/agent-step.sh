@@ -47,7 +47,18 @@ use_plan_blas_kernel() {
 # the calls it saves.)
 run() {
 	local line
-	if [ -n "${CCL_PRINT:-}" ]; then printf -v line '%q ' "$@"; echo "${line% }"; else "$@"; fi
+	if [ -n "${CCL_PRINT:-}" ]; then
+		# Words of plain characters as they are, others in single quotes:
+		# ccl-batch reads sh quoting, not the $'...' printf %q gives names
+		# with control characters.
+		local w q
+		for w in "$@"; do
+			if [[ $w =~ ^[A-Za-z0-9_./,:=+@%-]+$ ]]; then line+="$w "; else q=${w//\'/\'\\\'\'}; line+="'$q' "; fi
+		done
+		echo "${line% }"
+	else
+		"$@"
+	fi
 }
 
 merge() {

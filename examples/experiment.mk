@@ -29,7 +29,10 @@ AGENT_IDS := $(shell seq 0 $$(($(AGENTS) - 1)))
 PAIRS := $(shell seq $(FIRST) $(LAST) | awk '{printf "%06d:%06d\n", $$1 - 1, $$1}')
 iter = $(DIR)/iter/$(1)
 
-all: $(foreach i,$(AGENT_IDS),$(call iter,$(lastword $(subst :, ,$(lastword $(PAIRS)))))/model-$(i).ccl)
+# Done when every agent's model and state of the last iteration exist (a
+# step renames its model first: a model alone is a step cut short).
+LAST_DIR := $(call iter,$(lastword $(subst :, ,$(lastword $(PAIRS)))))
+all: $(foreach i,$(AGENT_IDS),$(LAST_DIR)/model-$(i).ccl $(LAST_DIR)/state-$(i).ccl)
 
 # $(1) iteration, $(2) the one before, $(3) agent.
 define agent_rules

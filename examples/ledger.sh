@@ -19,12 +19,16 @@ dir=$1
 agents=$(grep -o '^AGENTS=[0-9]*' "$dir/plan.env" | cut -d= -f2)
 shopt -s nullglob
 ledgers=("$dir"/ledger/agent-*.tsv)
+trap 'rm -f "$dir/bytes-agents.csv.tmp" "$dir/bytes-edges.csv.tmp"' EXIT
 # An empty input still gives every agent its line of zeros.
 : > "$dir/bytes-edges.csv.tmp"
 cat -- "${ledgers[@]}" /dev/null | awk -F'\t' -v agents="$agents" -v by_agent="$dir/bytes-agents.csv.tmp" \
 	-v by_edge="$dir/bytes-edges.csv.tmp" '
 	NF != 6 || $3 !~ /^(model|featstat)$/ { printf "ledger.sh: malformed ledger line %d: %s\n", NR, $0 > "/dev/stderr"; bad = 1; exit 1 }
-	seen[$1, $6]++ { next }     # this receiver has counted this file already
+	# A file is known by its name below the experiment directory, however
+	# the directory was spelled (engines differ); others by the whole name.
+	{ key = $6; sub(/.*\/iter\//, "iter/", key) }
+	seen[$1, key]++ { next }    # this receiver has counted this file already
 	{
 		k = ($3 == "model") ? "param" : "featstat"
 		sent[$2, k] += $4; sent_file[$2, k] += $5

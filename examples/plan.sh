@@ -142,11 +142,13 @@ while read -r i self rest; do
 done < <("$BIN/ccl-topology" --agents "$agents" --topology "$topology" --format lines)
 
 # The initial states, all from one process (ccl-batch(1)): a thousand agents
-# would otherwise cost a thousand process starts.
+# would otherwise cost a thousand process starts.  agent-step.sh's `run`
+# prints each call as the line ccl-batch reads.
+# shellcheck source=agent-step.sh
+. "$(dirname "$0")/agent-step.sh"
 for ((i = 0; i < agents; i++)); do
-	printf -v line '%q ' ccl-init "${init_arch[@]}" --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
+	CCL_PRINT=1 run ccl-init "${init_arch[@]}" --shard "$out/shards/shard-$(printf %03d $i).ccl" --seed "$seed" \
 		--batch-order "$batch_order" -o "$out/iter/000000/state-$i.ccl" -m "$out/iter/000000/model-$i.ccl"
-	echo "$line"
 done | "$BIN/ccl-batch"
 samples=$("$BIN/ccl-info" --format yaml "$out/shards/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')
 steps=$(((samples + batch - 1) / batch))

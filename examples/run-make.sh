@@ -42,6 +42,9 @@ done_to=$("$here/last-iteration.sh" "$dir")
 while ((done_to < last)); do
 	to=$((done_to + chunk < last ? done_to + chunk : last))
 	make -s --no-print-directory -f "$here/experiment.mk" DIR="$dir" FIRST=$((done_to + 1)) LAST="$to" -j "$jobs"
+	# Nothing is deleted unless the chunk's last iteration is whole.
+	reached=$("$here/last-iteration.sh" "$dir")
+	((reached >= to)) || { echo "run-make.sh: $dir: iteration $to is not complete after make" >&2; exit 1; }
 	# Only the newest complete iteration is read again (by the next chunk,
 	# or by a resumption).
 	old=()

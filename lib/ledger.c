@@ -42,28 +42,33 @@ static long sender_of(const ccl_artifact *a)
 
 void ccl_ledger_note(ccl_ledger *l, const char *path, const ccl_artifact *a)
 {
-	char shown[4096], line[4096 + 128];
-	size_t payload = 0;
 	struct stat st;
-
 	long sender = sender_of(a);
 	if (!l || sender == l->receiver) /* an agent's own file crosses no edge */
 		return;
+	/* A statistic is sent whole; of a model (or a state given in its
+	 * place) only the parameters are what a neighbour receives. */
+	int statistic = !strcmp(a->kind, "featstat");
+	size_t payload = 0;
 	for (int t = 0; t < a->ntensors; t++)
-		payload += a->tensors[t].count * ccl_dtype_size(a->tensors[t].dtype);
+		if (statistic || !strcmp(a->tensors[t].name, "params"))
+			payload += a->tensors[t].count * ccl_dtype_size(a->tensors[t].dtype);
 	/* A read artifact is the mapping of its whole file; one read through
 	 * a pipe has no mapping, and then the file's size is asked for. */
 	size_t file_bytes = a->mapping ? a->mapping_size : stat(path, &st) == 0 ? (size_t)st.st_size : 0;
-	int n = snprintf(line, sizeof line, "%ld\t%ld\t%s\t%zu\t%zu\t%s\n", l->receiver, sender, a->kind, payload,
-	                 file_bytes, ccl_table_text(path, shown, sizeof shown));
-	if (n < 0 || (size_t)n >= sizeof line)
-		n = (int)strlen(line);
-	if (l->len + (size_t)n > l->cap) {
-		l->cap = 2 * (l->len + (size_t)n);
+	/* Escaping at most quadruples a byte ("\x1b"): never cut the name. */
+	size_t shown_size = 4 * strlen(path) + 1;
+	char *shown = ccl_xmalloc(shown_size);
+	ccl_table_text(path, shown, shown_size);
+	size_t need = strlen(shown) + 128;
+	if (l->len + need > l->cap) {
+		l->cap = 2 * (l->len + need);
 		l->lines = ccl_xrealloc(l->lines, l->cap);
 	}
-	memcpy(l->lines + l->len, line, (size_t)n);
+	int n = snprintf(l->lines + l->len, l->cap - l->len, "%ld\t%ld\t%s\t%zu\t%zu\t%s\n", l->receiver, sender,
+	                 statistic ? "featstat" : "model", payload, file_bytes, shown);
 	l->len += (size_t)n;
+	free(shown);
 }
 
 int ccl_ledger_flush(ccl_ledger *l)
@@ -73,12 +78,20 @@ int ccl_ledger_flush(ccl_ledger *l)
 	int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return ccl_fail(CCL_EXIT_FAILURE, l->path, "cannot open the ledger: %s", strerror(errno));
+	/* A write cut short would leave half a line for the next one to be
+	 * glued to: the file is cut back to where this write began (which
+	 * assumes no other tool appended meanwhile; the engines give each
+	 * agent its own ledger). */
+	struct stat st;
+	off_t before = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
 	ssize_t put = write(fd, l->lines, l->len);
-	int err = put < 0 ? errno : put < (ssize_t)l->len ? ENOSPC : 0;
-	if (close(fd) && !err)
-		err = errno;
-	if (err)
-		return ccl_fail(CCL_EXIT_FAILURE, l->path, "cannot append to the ledger: %s", strerror(err));
+	const char *why = put < 0 ? strerror(errno) : (size_t)put < l->len ? "short write" : NULL;
+	int cut_back = put <= 0 || !why || (before >= 0 && ftruncate(fd, before) == 0);
+	if (close(fd) != 0 && !why)
+		why = strerror(errno);
+	if (why)
+		return ccl_fail(CCL_EXIT_FAILURE, l->path, "cannot append to the ledger: %s%s", why,
+		                cut_back ? "" : " (and its last line is incomplete)");
 	l->len = 0;
 	return 0;
 }

@@ -4,21 +4,23 @@
  *
  * The tools that consume a neighbour's file (ccl-merge and ccl-featstat its
  * models, ccl-train-step its models and statistics) note each one they read
- * and, given --ledger FILE, append one line per file before writing any
- * output, tab-separated:
+ * and, given --ledger FILE, append one line per file before writing what
+ * was computed from it, tab-separated:
  *
  *   RECEIVER  SENDER  KIND  PAYLOAD_BYTES  FILE_BYTES  PATH
  *
- * KIND is "model" or "featstat", PAYLOAD_BYTES the bytes of its tensors (the
- * numbers a neighbour needs), FILE_BYTES the size of the file, archive and
- * manifest included.  PATH is as given on the command line, with control
+ * KIND is "model" (a state given in a model's place counts as one) or
+ * "featstat", PAYLOAD_BYTES the bytes a neighbour needs (a statistic's
+ * tensors, a model's parameters), FILE_BYTES the size of the file, archive
+ * and manifest included.  PATH is as given on the command line, with control
  * characters and backslashes written as C escapes.
  *
  * The same file is often read by several tools of one agent (a neighbour's
  * model by the merge, the statistics and the step), and a step that was
  * interrupted and run again reads its inputs again: a file crossed its edge
- * once, so whoever sums a ledger counts each (RECEIVER, PATH) once
- * (examples/ledger.sh).  Lines are appended with one write to a file opened
+ * once, so whoever sums a ledger counts each file once per receiver
+ * (examples/ledger.sh, which knows a file of an experiment by its name
+ * below the experiment directory, however an engine spelled that).  Lines are appended with one write to a file opened
  * with O_APPEND, so tools of several agents may share one ledger.
  */
 #ifndef CCL_LEDGER_H

@@ -345,3 +345,18 @@ for e in json.load(sys.stdin): print(*e["class_counts"])' <<<"$output"
 	assert_failure 3
 	assert_output "ccl-info: $T/bad.ccl: label 9 of sample 9 is not below 9"
 }
+
+@test "ccl-info leaves out a manifest key that would clash with its own" {
+	make_idx "$T/d" train 40
+	make_idx "$T/d" t10k 10
+	ccl-partition -n 2 --scheme iid --data "$T/d" -o "$T/a" > /dev/null
+	"$CCL_BIN/../tests/fixture_rewrite" "$T/a/test.ccl" "$T/odd.ccl" manifest "classes: 10" \
+		'classes: 10\nclass_counts: "1 2 3"\nfile: "elsewhere"'
+	for format in yaml json; do
+		run ccl-info --format "$format" "$T/odd.ccl"
+		assert_success
+		[ "$(grep -c 'class_counts' <<<"$output")" -eq 1 ]
+		refute_output --partial elsewhere
+		refute_output --partial '1 2 3'
+	done
+}

@@ -62,10 +62,16 @@ teardown() {
 	"$EXAMPLES/run-make.sh" "$T/x" --chunk 1 --last 1
 	run ls "$T/x/iter"
 	assert_output 000001
+	# Iteration 2 with one step cut short between its model and its state:
+	# the iteration is not whole, so iteration 1 stays, and the rerun redoes
+	# that step before deleting anything.
+	make -s -f "$EXAMPLES/experiment.mk" DIR="$T/x" FIRST=2 LAST=2
+	rm "$T/x/iter/000002/state-1.ccl"
 	"$EXAMPLES/run-make.sh" "$T/x" --chunk 1
 	run ls "$T/x/iter"
 	assert_output 000002
 	same_as_bash "$T/x"
+	cmp "$REF/iter/000002/state-1.ccl" "$T/x/iter/000002/state-1.ccl"
 	# The default chunk, from the start.
 	plan "$T/y"
 	"$EXAMPLES/run-make.sh" "$T/y" --jobs 2
@@ -245,4 +251,11 @@ teardown() {
 	plan "$T/x"
 	[ "$("$EXAMPLES/last-iteration.sh" "$T/x")" -eq 0 ]
 	[ ! -e "$T/x/iter/000001" ]
+}
+
+@test "a directory named with quotes, a tab and non-ASCII bytes plans and runs, batched too" {
+	odd=$T/$'it\'s\tcaf\xc3\xa9'
+	LC_ALL=C plan "$odd"
+	LC_ALL=C "$EXAMPLES/run-bash.sh" "$odd" --jobs 2 --batch
+	same_as_bash "$odd"
 }

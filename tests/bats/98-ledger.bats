@@ -61,9 +61,10 @@ sent_by_files() {
 	run awk -F'\t' '$6 ~ /000001\/model-0.ccl$/' "$X/ledger/agent-001.tsv"
 	[ "${#lines[@]}" -eq 3 ]
 	# Agent 1's gossip and train steps of iteration 2, run again by hand
-	# (they write the same bytes again).
-	CCL_BIN=$CCL_BIN "$EXAMPLES/agent-step.sh" "$X" gossip 2 1
-	CCL_BIN=$CCL_BIN "$EXAMPLES/agent-step.sh" "$X" train 2 1
+	# (they write the same bytes again), the directory spelled otherwise, as
+	# another engine may.
+	CCL_BIN=$CCL_BIN "$EXAMPLES/agent-step.sh" "$X/" gossip 2 1
+	CCL_BIN=$CCL_BIN "$EXAMPLES/agent-step.sh" "$X/../chain" train 2 1
 	[ "$(cat "$X"/ledger/*.tsv | wc -l)" -eq $((read_before + 8)) ]
 	run "$EXAMPLES/ledger.sh" "$X"
 	assert_success
@@ -89,6 +90,11 @@ sent_by_files() {
 	run cut -f1-4 "$T/t.tsv"
 	assert_line --index 0 --regexp $'^0\t1\tmodel\t'
 	assert_line --index 1 $'0\t1\tfeatstat\t3400'
+	# A state given in a model's place counts as a model: its parameters.
+	ccl-merge -S "$P/s1.ccl" -N "$P/s0.ccl" -o "$T/m3.ccl" --ledger "$T/s.tsv"
+	params=$(awk -F'\t' '{print $4}' "$T/l.tsv" | head -1)
+	run cut -f1-4 "$T/s.tsv"
+	assert_output "1	0	model	$params"
 	# A name with a tab and a newline stays one line of six fields.
 	cp "$P/m2.ccl" "$T/odd	name
 .ccl"
@@ -112,6 +118,17 @@ sent_by_files() {
 	run ccl-merge -o "$T/avg.ccl" --ledger "$T/l.tsv" "$P/m0.ccl" "$P/m1.ccl"
 	assert_failure 2
 	assert_output --partial "--ledger need --state"
+}
+
+@test "a ledger write cut short is taken back whole: no half line is left" {
+	head -c 2000 /dev/zero | tr '\0' x > "$T/full.tsv"
+	echo >> "$T/full.tsv"
+	# Files may grow to 2 KiB: the ledger's line does not fit.
+	run bash -c "trap '' XFSZ; ulimit -f 2; ccl-merge -S '$P/s1.ccl' -N '$P/m0.ccl' -o '$T/merged.ccl' --ledger '$T/full.tsv'"
+	assert_failure 1
+	assert_output --partial "$T/full.tsv: cannot append to the ledger: short write"
+	assert_file_not_exists "$T/merged.ccl"
+	[ "$(stat -c %s "$T/full.tsv")" -eq 2001 ]
 }
 
 @test "ledger.sh refuses what is not an experiment or not a ledger" {
