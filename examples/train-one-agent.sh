@@ -7,7 +7,8 @@
 #
 # LeNet-5, batch 64 and learning rate 0.05 unless the environment says
 # otherwise: ARCH (lenet5 or resnet20), NORM (resnet20's: evonorm or
-# groupnorm), BATCH, LR.
+# groupnorm), BATCH, LR, SEED (of the initial values and the batch order;
+# default 1).
 set -euo pipefail
 # shellcheck source=ccl-bin.sh
 . "$(dirname "$0")/ccl-bin.sh"
@@ -15,13 +16,13 @@ BIN=$(ccl_bin "$(dirname "$0")")
 EPOCHS=${1:-3}
 PER_CALL=${2:-10}
 OUT=${3:-out/one-agent}
-ARCH=${ARCH:-lenet5} BATCH=${BATCH:-64} LR=${LR:-0.05}
+ARCH=${ARCH:-lenet5} BATCH=${BATCH:-64} LR=${LR:-0.05} SEED=${SEED:-1}
 arch=(--arch "$ARCH")
 [ -z "${NORM:-}" ] || arch+=(--norm "$NORM")
 
 mkdir -p "$OUT"
-"$BIN/ccl-partition" --agents 1 --scheme iid --seed 1 -o "$OUT" > /dev/null
-"$BIN/ccl-init" "${arch[@]}" --shard "$OUT/shard-000.ccl" --seed 1 -o "$OUT/state.ccl"
+"$BIN/ccl-partition" --agents 1 --scheme iid --seed "$SEED" -o "$OUT" > /dev/null
+"$BIN/ccl-init" "${arch[@]}" --shard "$OUT/shard-000.ccl" --seed "$SEED" -o "$OUT/state.ccl"
 samples=$("$BIN/ccl-info" --format yaml "$OUT/shard-000.ccl" | awk -F'"' '/samples:/ {print $2}')
 steps_per_epoch=$(((samples + BATCH - 1) / BATCH))
 

@@ -12,7 +12,7 @@ in a new random order every epoch; SGD with Nesterov momentum 0.9, weight
 decay 1e-4 and a constant learning rate; one thread.  Prints
 "epoch,test_accuracy,test_loss,seconds" lines.
 
-Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR]
+Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR] [SEED]
 """
 import gzip
 import importlib.util
@@ -80,7 +80,7 @@ def main(argv):
     batch = int(argv[3]) if len(argv) > 3 else 32
     lr = float(argv[4]) if len(argv) > 4 else 0.01
     torch.set_num_threads(1)
-    torch.manual_seed(1)
+    torch.manual_seed(int(argv[5]) if len(argv) > 5 else 1)
     definition = load_definition()
     net = definition.ResNet20(norm=norm, classes=10, in_c=1)
     initialise(net)
