@@ -107,8 +107,10 @@ for ((epoch = epochs_done; epoch * STEPS_PER_EPOCH < ITERATIONS; epoch++)); do
 	"$here/run-bash.sh" "$out" --jobs "$jobs" --last "$last" --prune --batch
 	end=$(date +%s%N)
 	now=$(iter_dir "$last")
-	# What crossed the edges so far, from the tools' own ledgers.
-	read -r param_bytes featstat_bytes param_file_bytes featstat_file_bytes < <("$here/ledger.sh" "$out")
+	# What crossed the edges so far, from the tools' own ledgers, whose
+	# lines no step will repeat are then folded into sums.
+	read -r param_bytes featstat_bytes param_file_bytes featstat_file_bytes < \
+		<("$here/ledger.sh" --fold-before "$last" "$out")
 	models=()
 	for ((i = 0; i < AGENTS; i++)); do models+=("$now/model-$i.ccl"); done
 	"$BIN/ccl-eval" -t "$out/shards/test.ccl" --format yaml "${models[@]}" > "$out/eval-$epoch.yaml"

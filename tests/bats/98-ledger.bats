@@ -131,6 +131,31 @@ sent_by_files() {
 	[ "$(stat -c %s "$T/full.tsv")" -eq 2001 ]
 }
 
+@test "folding the ledgers keeps the sums and keeps them small; a step run again still counts once" {
+	cp -r "$X" "$T/x"
+	before=$("$EXAMPLES/ledger.sh" "$T/x")
+	run "$EXAMPLES/ledger.sh" --fold-before 2 "$T/x"
+	assert_success
+	assert_output "$before"
+	# Only files of iterations 2 and 3 are left in the ledgers.
+	run bash -c "cut -f6 '$T/x'/ledger/agent-*.tsv | grep -o 'iter/00000[0-9]' | sort -u"
+	assert_output "$(printf 'iter/000002\niter/000003')"
+	run head -1 "$T/x/ledger/folded.tsv"
+	assert_output "# folded before iteration 2"
+	cp "$T/x/bytes-edges.csv" "$T/edges-before"
+	# Again, folding more; and a step of iteration 3 run again.
+	CCL_BIN=$CCL_BIN "$EXAMPLES/agent-step.sh" "$T/x" train 3 2
+	run "$EXAMPLES/ledger.sh" --fold-before 3 "$T/x"
+	assert_output "$before"
+	run "$EXAMPLES/ledger.sh" "$T/x"
+	assert_output "$before"
+	cmp "$T/edges-before" "$T/x/bytes-edges.csv"
+	# Lines of folded iterations left behind (a fold cut short) are skipped.
+	cat "$X"/ledger/agent-001.tsv >> "$T/x/ledger/agent-001.tsv"
+	run "$EXAMPLES/ledger.sh" "$T/x"
+	assert_output "$before"
+}
+
 @test "ledger.sh refuses what is not an experiment or not a ledger" {
 	run "$EXAMPLES/ledger.sh" "$T"
 	assert_failure 2
