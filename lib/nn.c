@@ -127,6 +127,7 @@ struct conv_shape {
 	int tcols;      /* columns of T: PH*OW */
 	int ckk;        /* C*K*K */
 	int dw_transposed; /* strips: weight gradient as T . dout^T, see below */
+	size_t xp_size; /* the zero-padded input C*PH*PW, when there is padding */
 };
 
 static struct conv_shape conv_shape(int c, int h, int wd, int oc, int k, int stride, int pad)
@@ -145,6 +146,7 @@ static struct conv_shape conv_shape(int c, int h, int wd, int oc, int k, int str
 	 * faster for conv2 of LeNet (OC 16), (OC, C*K) = dout . T^T twice as
 	 * fast for conv1 (OC 6). */
 	s.dw_transposed = oc >= 16;
+	s.xp_size = pad > 0 ? (size_t)c * s.ph * s.pw : 0;
 	return s;
 }
 
@@ -153,7 +155,7 @@ int ccl_conv2d_out_dim(int h, int k, int stride, int pad)
 	return (h + 2 * pad - k) / stride + 1;
 }
 
-/* Workspace.  Strips: T (C*K, PH*OW), reused for its gradient; the
+/* Workspace.  Strips: T (C*K, PH*OW), reused for its gradient; xp; the
  * rearranged weights and their gradient, 2 x (K, OC, C*K); the transposed
  * output gradient (OH*OW, OC).  Classic: the im2col matrix. */
 size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int pad)
@@ -161,7 +163,7 @@ size_t ccl_conv2d_col_size(int c, int h, int wd, int oc, int k, int stride, int 
 	struct conv_shape s = conv_shape(c, h, wd, oc, k, stride, pad);
 	if (!s.strips)
 		return (size_t)s.ckk * (size_t)s.oh * (size_t)s.ow;
-	return (size_t)s.ck * (size_t)s.tcols + 2 * (size_t)s.ckk * (size_t)oc +
+	return (size_t)s.ck * (size_t)s.tcols + s.xp_size + 2 * (size_t)s.ckk * (size_t)oc +
 	       (size_t)s.oh * (size_t)s.ow * (size_t)oc;
 }
 
@@ -187,6 +189,17 @@ static inline void copy_row(float *restrict dst, const float *restrict src, int 
 	}
 }
 
+// in (C,H,W) of one sample -> xp (C,PH,PW), zero outside the image
+static void pad_input(float *xp, const float *in, int c, int h, int wd, int pad,
+                      const struct conv_shape *s)
+{
+	memset(xp, 0, sizeof(float) * s->xp_size);
+	for (int ci = 0; ci < c; ci++)
+		for (int y = 0; y < h; y++)
+			copy_row(xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad,
+			         in + ((size_t)ci * h + y) * wd, wd);
+}
+
 // xp (C,PH,PW) -> T (C*K, PH*OW), T[(ci,kj)][yy*OW + x] = xp[ci][yy][x + kj]
 static void build_strips(float *t, const float *xp, int c, int k, const struct conv_shape *s)
 {
@@ -196,52 +209,6 @@ static void build_strips(float *t, const float *xp, int c, int k, const struct c
 			for (int yy = 0; yy < s->ph; yy++)
 				copy_row(t + (size_t)yy * s->ow, src + (size_t)yy * s->pw, s->ow);
 			t += s->tcols;
-		}
-}
-
-// in (C,H,W) of one sample -> T as build_strips makes it from the zero-padded
-// input, without making that input: the padding's zeros go straight into T.
-// In strip (ci,kj), columns [0, left) lie left of the image, the next
-// `width` are image columns first.., the rest lie right of it.
-static void build_strips_padded(float *t, const float *in, int c, int h, int wd, int k, int pad,
-                                const struct conv_shape *s)
-{
-	for (int ci = 0; ci < c; ci++)
-		for (int kj = 0; kj < k; kj++) {
-			int left = pad > kj ? pad - kj : 0, first = left + kj - pad;
-			int width = wd - first < s->ow - left ? wd - first : s->ow - left;
-			width = width > 0 ? width : 0;
-			for (int yy = 0; yy < s->ph; yy++) {
-				float *dst = t + (size_t)yy * s->ow;
-				int iy = yy - pad;
-				if (iy < 0 || iy >= h) {
-					memset(dst, 0, sizeof(float) * (size_t)s->ow);
-					continue;
-				}
-				memset(dst, 0, sizeof(float) * (size_t)left);
-				copy_row(dst + left, in + ((size_t)ci * h + iy) * wd + first, width);
-				memset(dst + left + width, 0, sizeof(float) * (size_t)(s->ow - left - width));
-			}
-			t += s->tcols;
-		}
-}
-
-// dT (C*K, PH*OW) -> din (C,H,W) of one sample, the adjoint of
-// build_strips_padded: what falls on the padding is dropped.  Each pixel
-// takes its terms in the order strips_backward adds them, so the sums are
-// the same.
-static void strips_backward_padded(float *din, const float *dt, int c, int h, int wd, int k, int pad,
-                                   const struct conv_shape *s)
-{
-	memset(din, 0, sizeof(float) * (size_t)c * h * wd);
-	for (int ci = 0; ci < c; ci++)
-		for (int kj = 0; kj < k; kj++) {
-			int left = pad > kj ? pad - kj : 0, first = left + kj - pad;
-			int width = wd - first < s->ow - left ? wd - first : s->ow - left;
-			for (int iy = 0; width > 0 && iy < h; iy++)
-				add_floats(din + ((size_t)ci * h + iy) * wd + first, dt + (size_t)(iy + pad) * s->ow + left,
-				           width);
-			dt += s->tcols;
 		}
 }
 
@@ -286,16 +253,17 @@ static void conv2d_forward_strips(float *out, const float *in, const float *w, c
 {
 	int p = s->oh * s->ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
-	float *t = work, *wr = t + (size_t)s->ck * s->tcols;
+	float *t = work, *xp = t + (size_t)s->ck * s->tcols, *wr = xp + s->xp_size;
 
 	rearrange_weights(wr, w, c, oc, k);
 	for (int i = 0; i < batch; i++) {
 		const float *src = in + i * in_size;
 		float *o = out + i * out_size;
-		if (pad > 0)
-			build_strips_padded(t, src, c, h, wd, k, pad, s);
-		else
-			build_strips(t, src, c, k, s);
+		if (pad > 0) {
+			pad_input(xp, src, c, h, wd, pad, s);
+			src = xp;
+		}
+		build_strips(t, src, c, k, s);
 		/* The bias goes in first and the products accumulate onto it. */
 		if (b)
 			for (int co = 0; co < oc; co++)
@@ -319,7 +287,7 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 	int p = s->oh * s->ow;
 	size_t in_size = (size_t)c * h * wd, out_size = (size_t)oc * p;
 	size_t wr_size = (size_t)s->ckk * oc;
-	float *t = work, *wr = t + (size_t)s->ck * s->tcols;
+	float *t = work, *xp = t + (size_t)s->ck * s->tcols, *wr = xp + s->xp_size;
 	float *dwr = wr + wr_size, *gT = dwr + wr_size;
 
 	rearrange_weights(wr, w, c, oc, k);
@@ -328,10 +296,11 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 		float beta = i == 0 ? 0.0f : 1.0f; /* the first sample overwrites */
 		if (db)
 			bias_gradient(db, d, oc, p, i == 0);
-		if (pad > 0)
-			build_strips_padded(t, src, c, h, wd, k, pad, s);
-		else
-			build_strips(t, src, c, k, s);
+		if (pad > 0) {
+			pad_input(xp, src, c, h, wd, pad, s);
+			src = xp;
+		}
+		build_strips(t, src, c, k, s);
 		if (s->dw_transposed) {
 			for (int co = 0; co < oc; co++)
 				for (int j = 0; j < p; j++)
@@ -362,10 +331,15 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 			            1.0f, t + (size_t)ki * s->ow, s->tcols);
 		}
 		float *di = din + i * in_size;
-		if (pad > 0)
-			strips_backward_padded(di, t, c, h, wd, k, pad, s);
-		else
+		if (pad > 0) {
+			strips_backward(xp, t, c, k, s);
+			for (int ci = 0; ci < c; ci++)
+				for (int y = 0; y < h; y++)
+					copy_row(di + ((size_t)ci * h + y) * wd,
+					         xp + ((size_t)ci * s->ph + y + pad) * s->pw + pad, wd);
+		} else {
 			strips_backward(di, t, c, k, s);
+		}
 	}
 	/* Back from the (K, ...) arrangement to (OC,C,K,K). */
 	for (int o = 0; o < oc; o++)
