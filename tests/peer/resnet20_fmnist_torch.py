@@ -12,7 +12,11 @@ in a new random order every epoch; SGD with Nesterov momentum 0.9, weight
 decay 1e-4 and a constant learning rate; one thread.  Prints
 "epoch,test_accuracy,test_loss,seconds" lines.
 
-Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR] [SEED]
+With INIT, a .npz of the network's tensors by name (`ccl-npz -o INIT
+STATE.ccl`), the initial values are those instead of the seed's: the two
+implementations then start from the same point.
+
+Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR] [SEED] [INIT]
 """
 import gzip
 import importlib.util
@@ -84,6 +88,10 @@ def main(argv):
     definition = load_definition()
     net = definition.ResNet20(norm=norm, classes=10, in_c=1)
     initialise(net)
+    if len(argv) > 6:
+        import numpy
+        arrays = numpy.load(argv[6])
+        net.load_state_dict({name: torch.from_numpy(arrays[name]) for name in arrays.files}, strict=True)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
     train_x, train_y = split("train")
     test_x, test_y = split("t10k")
