@@ -6,6 +6,7 @@
 load helpers
 
 PEER=$BATS_TEST_DIRNAME/../peer/resnet20_torch.py
+STEPS=$BATS_TEST_DIRNAME/../peer/resnet20_steps_torch.py
 FIXTURE=$BATS_TEST_DIRNAME/../../${BUILD:-build}/tests/fixture_resnet
 
 setup_file() {
@@ -145,4 +146,46 @@ open(p, 'wb').write(b)" "$T/grad.f32"
 	assert_output --partial "--norm is for --arch resnet20"
 	run "$BATS_TEST_DIRNAME/../../examples/plan.sh" --arch vgg --out "$T/x"
 	assert_failure 2
+}
+
+# fmnist32 DIR: the first 32 Fashion-MNIST training images and labels in
+# DIR (IDX, uncompressed), and 10 test ones: one batch is the whole set.
+fmnist32() {
+	mkdir -p "$1"
+	/usr/bin/python3 -c "
+import gzip, struct, sys
+for name, n in (('train-images-idx3-ubyte', 32), ('train-labels-idx1-ubyte', 32),
+                ('t10k-images-idx3-ubyte', 10), ('t10k-labels-idx1-ubyte', 10)):
+    data = gzip.open('$FMNIST/' + name + '.gz', 'rb').read()
+    ndim = data[3]
+    shape = struct.unpack('>%dI' % ndim, data[4:4 + 4 * ndim])
+    per = 1
+    for s in shape[1:]:
+        per *= s
+    head = data[:4] + struct.pack('>I', n) + data[8:4 + 4 * ndim]
+    open(sys.argv[1] + '/' + name, 'wb').write(head + data[4 + 4 * ndim:4 + 4 * ndim + n * per])" "$1"
+}
+
+@test "five training steps of ResNet-20 end where PyTorch's SGD with Nesterov momentum and weight decay does" {
+	/usr/bin/python3 -c 'import torch, numpy' 2> /dev/null || skip "python3-torch is not installed: the peer check did not run"
+	[ -f "$FMNIST/train-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"
+	fmnist32 "$T/d"
+	ccl-partition -n 1 --scheme iid --data "$T/d" -o "$T/p" > /dev/null
+	ccl-init --arch resnet20 --shard "$T/p/shard-000.ccl" --seed 2 -o "$T/init.ccl"
+	# A weight decay large enough to show: 0.01 x 0.05 of every value a step.
+	ccl-train-step -S "$T/init.ccl" -d "$T/p/shard-000.ccl" --batch 32 --steps 5 --lr 0.01 --weight-decay 0.05 \
+		-o "$T/after.ccl"
+	ccl-npz -o "$T/init.npz" "$T/init.ccl"
+	ccl-npz -o "$T/after.npz" "$T/after.ccl"
+	run /usr/bin/python3 "$STEPS" "$T/d" "$T/init.npz" "$T/after.npz" 5 0.01 0.05
+	assert_success
+	assert_output "steps check: 65 compared, 0 failed"
+	# The check sees a weight decay left out, and heavy-ball momentum.
+	run /usr/bin/python3 "$STEPS" "$T/d" "$T/init.npz" "$T/after.npz" 5 0.01 0
+	assert_failure 1
+	ccl-train-step -S "$T/init.ccl" -d "$T/p/shard-000.ccl" --batch 32 --steps 5 --lr 0.01 --weight-decay 0.05 \
+		--no-nesterov -o "$T/heavy.ccl"
+	ccl-npz -o "$T/heavy.npz" "$T/heavy.ccl"
+	run /usr/bin/python3 "$STEPS" "$T/d" "$T/init.npz" "$T/heavy.npz" 5 0.01 0.05
+	assert_failure 1
 }
