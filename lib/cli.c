@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "profile.h"
 
 #define CONFIG_MAX (1 << 20)
 
@@ -277,16 +278,11 @@ void ccl_cli_append(const char **list, int *n, int max, const char *option, cons
 
 int ccl_cli_await_inputs(const char **paths, int n, double seconds, int drop_missing, int *present)
 {
-	struct timespec start, now, pause = {0, 20 * 1000 * 1000};
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (int i = 0; i < n; i++) {
-		while (access(paths[i], F_OK) != 0 && errno == ENOENT) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec) >= seconds)
-				break;
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	double start = ccl_clock();
+	for (int i = 0; i < n; i++)
+		while (access(paths[i], F_OK) != 0 && errno == ENOENT && ccl_clock() - start < seconds)
 			nanosleep(&pause, NULL);
-		}
-	}
 	int kept = 0;
 	for (int i = 0; i < n; i++) {
 		int here = !drop_missing || access(paths[i], F_OK) == 0 || errno != ENOENT;

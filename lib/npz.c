@@ -94,6 +94,17 @@ static const char *skip(const char *s)
 	return s;
 }
 
+/* The entry `key` `value` at s (spaces allowed between them): what follows
+ * it, or NULL if s holds something else. */
+static const char *entry(const char *s, const char *key, const char *value)
+{
+	size_t k = strlen(key), v = strlen(value);
+	if (strncmp(s, key, k))
+		return NULL;
+	s = skip(s + k);
+	return strncmp(s, value, v) ? NULL : s + v;
+}
+
 /* Parses the header dict: exactly 'descr': '<f4', 'fortran_order': False
  * and 'shape': (...), in any order, into shape/ndim.  0, or -1. */
 static int parse_dict(const char *s, int64_t *shape, int *ndim)
@@ -106,16 +117,11 @@ static int parse_dict(const char *s, int64_t *shape, int *ndim)
 		s = skip(s);
 		if (*s == '}')
 			break;
-		if (!strncmp(s, "'descr':", 8) && !seen_descr++) {
-			s = skip(s + 8);
-			if (strncmp(s, "'<f4'", 5))
-				return -1;
-			s += 5;
-		} else if (!strncmp(s, "'fortran_order':", 16) && !seen_order++) {
-			s = skip(s + 16);
-			if (strncmp(s, "False", 5))
-				return -1;
-			s += 5;
+		const char *after;
+		if ((after = entry(s, "'descr':", "'<f4'")) && !seen_descr++) {
+			s = after;
+		} else if ((after = entry(s, "'fortran_order':", "False")) && !seen_order++) {
+			s = after;
 		} else if (!strncmp(s, "'shape':", 8) && !seen_shape++) {
 			s = skip(s + 8);
 			if (*s++ != '(')

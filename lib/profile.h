@@ -18,7 +18,8 @@ struct ccl_profile {
 
 extern struct ccl_profile ccl_profile;
 
-/* Seconds on the monotonic clock. */
+/* Seconds on the monotonic clock: the one clock the library reads (the
+ * counters here, progress reports, waiting for inputs). */
 double ccl_clock(void);
 
 #endif

@@ -1,23 +1,16 @@
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "profile.h"
 #include "progress.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void ccl_progress_begin(struct ccl_progress *p, const char *what, long total)
 {
 	p->on = total > 1 && isatty(STDERR_FILENO);
 	p->what = what;
 	p->total = total;
-	p->start = now();
+	p->start = ccl_clock();
 	p->shown = 0;
 }
 
@@ -25,7 +18,7 @@ void ccl_progress_update(struct ccl_progress *p, long done)
 {
 	if (!p || !p->on)
 		return;
-	double t = now();
+	double t = ccl_clock();
 	if (t - p->shown < 0.25 && done < p->total)
 		return;
 	p->shown = t;
