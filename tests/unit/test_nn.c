@@ -597,6 +597,7 @@ int main(void)
 	test_norm(1, 3, 12, 5, 3);
 	test_norm(0, 2, 16, 9, 2);  /* GroupNorm, 8 channels a group */
 	test_norm(0, 2, 6, 7, 3);
+	test_norm(1, 2, 16, 49, 8); /* 7x7: blocks of eight, of four and a remainder */
 
 	test_softmax_xent();
 	return unit_report();
