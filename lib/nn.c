@@ -246,6 +246,20 @@ static void bias_gradient(float *db, const float *d, int oc, int p, int first)
 	}
 }
 
+// a (R,C) -> t (C,R).  In 8 x 8 tiles: a column-at-a-time copy stores
+// every element to a different cache line, and was half the convolution's
+// own time in ResNet-20's backward pass.
+static void transpose(float *restrict t, const float *restrict a, int rows, int cols)
+{
+	for (int r0 = 0; r0 < rows; r0 += 8)
+		for (int c0 = 0; c0 < cols; c0 += 8) {
+			int r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
+			for (int c = c0; c < c1; c++)
+				for (int r = r0; r < r1; r++)
+					t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+		}
+}
+
 // in (B,C,H,W), w (OC,C,K,K), b (OC) -> out (B,OC,OH,OW), stride 1
 static void conv2d_forward_strips(float *out, const float *in, const float *w, const float *b,
                                   float *work, int batch, int c, int h, int wd, int oc, int k,
@@ -302,9 +316,7 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 		}
 		build_strips(t, src, c, k, s);
 		if (s->dw_transposed) {
-			for (int co = 0; co < oc; co++)
-				for (int j = 0; j < p; j++)
-					gT[(size_t)j * oc + co] = d[(size_t)co * p + j];
+			transpose(gT, d, oc, p);
 			for (int ki = 0; ki < k; ki++) {
 				// dwr_ki (C*K,OC) += T_ki (C*K,P) . doutT (P,OC)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->ck, oc, p,
@@ -499,6 +511,22 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 	}
 	for (; i < n; i++)
 		din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ---- residual addition ---- */
+
+void ccl_add(float *out, const float *a, const float *b, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		float s[8];
+		for (int j = 0; j < 8; j++)
+			s[j] = a[i + j] + b[i + j];
+		for (int j = 0; j < 8; j++)
+			out[i + j] = s[j];
+	}
+	for (; i < n; i++)
+		out[i] = a[i] + b[i];
 }
 
 /* ---- pooling ---- */

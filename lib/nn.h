@@ -69,6 +69,12 @@ void ccl_relu_forward(float *out, const float *in, size_t n);
 // same places); din may equal dout
 void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n);
 
+/* ---- residual addition ---- */
+
+// a (N) + b (N) -> out (N); out may equal a or b.  Its backward pass hands
+// dout to both branches, so a branch's gradient adds another's with it too.
+void ccl_add(float *out, const float *a, const float *b, size_t n);
+
 /* ---- pooling ---- */
 
 // in (B,C,H,W) -> out (B,C,OH,OW) with OH = (H - K) / stride + 1 (no padding);

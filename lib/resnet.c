@@ -267,8 +267,7 @@ void ccl_resnet_forward(ccl_net *net, const float *params, const float *input, i
 			unit_forward(net, &b->shortcut, params, x, batch);
 			skip = b->shortcut.out;
 		}
-		for (size_t j = 0; j < n; j++)
-			b->out[j] = b->b.out[j] + skip[j];
+		ccl_add(b->out, b->b.out, skip, n);
 		if (r->norm == GROUPNORM)
 			ccl_relu_forward(b->out, b->out, n);
 		x = b->out;
@@ -323,8 +322,7 @@ void ccl_resnet_backward(ccl_net *net, const float *params, const float *dlogits
 	ccl_linear_backward(dfeat, grad + net->tensors[r->fc_weight].offset, grad + net->tensors[r->fc_bias].offset,
 	                    dlogits, r->features, tensor(net, params, r->fc_weight), batch, FEATURES, net->classes);
 	if (dfeatures)
-		for (size_t j = 0; j < (size_t)batch * FEATURES; j++)
-			dfeat[j] += dfeatures[j];
+		ccl_add(dfeat, dfeat, dfeatures, (size_t)batch * FEATURES);
 	const struct unit *last = &r->blocks[BLOCKS - 1].b;
 	ccl_global_avgpool_backward(dout, dfeat, batch, FEATURES, last->out_h, last->out_w);
 
@@ -341,8 +339,7 @@ void ccl_resnet_backward(ccl_net *net, const float *params, const float *dlogits
 			unit_backward(net, &b->shortcut, params, b->in, dout, dskip, grad, r->grad[4], r->grad[5], batch);
 			skip = dskip;
 		}
-		for (size_t j = 0; j < n_in; j++)
-			din[j] += skip[j];
+		ccl_add(din, din, skip, n_in);
 		float *t = dout;
 		dout = din, din = t;
 	}

@@ -282,6 +282,24 @@ static void test_relu(void)
 	free(t.in); free(t.r); free(t.out); free(din); free(copy); free(d2);
 }
 
+/* The residual addition, into a third buffer and in place on either
+ * operand, every element (37: blocks of eight and a remainder). */
+static void test_add(void)
+{
+	enum { N = 37 };
+	float *a = random_floats(N, -1, 1), *b = random_floats(N, -1, 1), out[N], x[N], y[N];
+	int ok = 1;
+	ccl_add(out, a, b, N);
+	memcpy(x, a, sizeof x);
+	ccl_add(x, x, b, N);
+	memcpy(y, b, sizeof y);
+	ccl_add(y, a, y, N);
+	for (int i = 0; i < N; i++)
+		ok &= out[i] == a[i] + b[i] && x[i] == out[i] && y[i] == out[i];
+	CHECK(ok);
+	free(a); free(b);
+}
+
 /* ---- pooling ---- */
 
 struct pool_case {
@@ -582,6 +600,7 @@ int main(void)
 	test_conv(3, 6, 14, 14, 16, 5, 1, 0, 0);
 
 	test_relu();
+	test_add();
 
 	test_maxpool(2, 3, 6, 8, 2, 2, 0);  /* the 2x2 fast path */
 	test_maxpool(2, 3, 6, 8, 2, 2, 1);  /* ... with the fused ReLU */
