@@ -333,14 +333,18 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 		}
 		if (!din)
 			continue;
-		/* T is done with for this sample: its space takes dT.  The K
-		 * products overlap in dT, so they all accumulate onto zero. */
-		memset(t, 0, sizeof(float) * (size_t)s->ck * s->tcols);
+		/* T is done with for this sample: its space takes dT.  Product ki
+		 * covers columns ki*OW ... ki*OW + P - 1 of dT's rows, so they
+		 * overlap: the first overwrites columns 0 ... P - 1, the others
+		 * add on, and only the columns past P, which the first does not
+		 * reach, are cleared beforehand. */
+		for (int r = 0; r < s->ck; r++)
+			fill_floats(t + (size_t)r * s->tcols + p, 0.0f, s->tcols - p);
 		for (int ki = 0; ki < k; ki++) {
-			// dT_ki (C*K,P) += w_ki^T (C*K,OC) . dout_i (OC,P)
+			// dT_ki (C*K,P) (+)= w_ki^T (C*K,OC) . dout_i (OC,P)
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->ck, p, oc,
 			            1.0f, wr + (size_t)ki * oc * s->ck, s->ck, d, p,
-			            1.0f, t + (size_t)ki * s->ow, s->tcols);
+			            ki > 0 ? 1.0f : 0.0f, t + (size_t)ki * s->ow, s->tcols);
 		}
 		float *di = din + i * in_size;
 		if (pad > 0) {
@@ -366,6 +370,19 @@ static void conv2d_backward_strips(float *din, float *dw, float *db, const float
 				}
 }
 
+/* The output columns x whose input column x*stride - pad + kj lies in the
+ * image: [*lo, *hi). */
+static void inside_columns(int kj, int stride, int pad, int wd, int ow, int *lo, int *hi)
+{
+	int first = pad - kj, last = wd - 1 + pad - kj; /* x*stride must lie in [first, last] */
+	*lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+	*hi = last < 0 ? 0 : last / stride + 1;
+	if (*hi > ow)
+		*hi = ow;
+	if (*lo > *hi)
+		*lo = *hi;
+}
+
 // in (C,H,W) of one sample -> col (C*K*K, OH*OW), classic layout
 static void im2col(float *col, const float *in, int c, int h, int wd, int k,
                    int stride, int pad, int oh, int ow)
@@ -373,18 +390,20 @@ static void im2col(float *col, const float *in, int c, int h, int wd, int k,
 	for (int ci = 0; ci < c; ci++)
 		for (int ki = 0; ki < k; ki++)
 			for (int kj = 0; kj < k; kj++) {
+				int lo, hi;
+				inside_columns(kj, stride, pad, wd, ow, &lo, &hi);
 				for (int y = 0; y < oh; y++) {
 					int iy = y * stride - pad + ki;
 					float *dst = col + (size_t)y * ow;
 					if (iy < 0 || iy >= h) {
-						memset(dst, 0, sizeof(float) * (size_t)ow);
+						fill_floats(dst, 0.0f, ow);
 						continue;
 					}
-					const float *row = in + ((size_t)ci * h + iy) * wd;
-					for (int x = 0; x < ow; x++) {
-						int ix = x * stride - pad + kj;
-						dst[x] = ix >= 0 && ix < wd ? row[ix] : 0.0f;
-					}
+					const float *src = in + ((size_t)ci * h + iy) * wd - pad + kj;
+					fill_floats(dst, 0.0f, lo);
+					for (int x = lo; x < hi; x++)
+						dst[x] = src[x * stride];
+					fill_floats(dst + hi, 0.0f, ow - hi);
 				}
 				col += (size_t)oh * ow;
 			}
@@ -399,17 +418,16 @@ static void col2im(float *din, const float *col, int c, int h, int wd, int k,
 	for (int ci = 0; ci < c; ci++)
 		for (int ki = 0; ki < k; ki++)
 			for (int kj = 0; kj < k; kj++) {
+				int lo, hi;
+				inside_columns(kj, stride, pad, wd, ow, &lo, &hi);
 				for (int y = 0; y < oh; y++) {
 					int iy = y * stride - pad + ki;
 					if (iy < 0 || iy >= h)
 						continue;
-					float *row = din + ((size_t)ci * h + iy) * wd;
+					float *dst = din + ((size_t)ci * h + iy) * wd - pad + kj;
 					const float *src = col + (size_t)y * ow;
-					for (int x = 0; x < ow; x++) {
-						int ix = x * stride - pad + kj;
-						if (ix >= 0 && ix < wd)
-							row[ix] += src[x];
-					}
+					for (int x = lo; x < hi; x++)
+						dst[x * stride] += src[x];
 				}
 				col += (size_t)oh * ow;
 			}
