@@ -14,9 +14,12 @@ decay 1e-4 and a constant learning rate; one thread.  Prints
 
 With INIT, a .npz of the network's tensors by name (`ccl-npz -o INIT
 STATE.ccl`), the initial values are those instead of the seed's: the two
-implementations then start from the same point.
+implementations then start from the same point.  With ORDER as well, the
+batches are those ccl-train-step draws (`build/tests/fixture_order STATE
+SHARD BATCH EPOCHS ORDER`: int32 indices into the training set, EPOCHS x
+60,000), so only the arithmetic differs.
 
-Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR] [SEED] [INIT]
+Usage: resnet20_fmnist_torch.py [EPOCHS] [NORM] [BATCH] [LR] [SEED] [INIT] [ORDER]
 """
 import gzip
 import importlib.util
@@ -94,11 +97,20 @@ def main(argv):
         net.load_state_dict({name: torch.from_numpy(arrays[name]) for name in arrays.files}, strict=True)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
     train_x, train_y = split("train")
+    orders = None
+    if len(argv) > 7:
+        import numpy
+        orders = torch.from_numpy(numpy.fromfile(argv[7], dtype="<i4").astype("int64"))
+        if len(orders) < epochs * len(train_x):
+            sys.exit("%s holds %d indices, not %d epochs of %d" % (argv[7], len(orders), epochs, len(train_x)))
     test_x, test_y = split("t10k")
     print("epoch,test_accuracy,test_loss,seconds", flush=True)
     for epoch in range(1, epochs + 1):
         start = time.time()
-        order = torch.randperm(len(train_x))
+        if orders is None:
+            order = torch.randperm(len(train_x))
+        else:
+            order = orders[(epoch - 1) * len(train_x):epoch * len(train_x)]
         for at in range(0, len(order), batch):
             rows = order[at:at + batch]
             logits, _ = net(train_x[rows])
