@@ -399,10 +399,10 @@ static void im2col(float *col, const float *in, int c, int h, int wd, int k,
 						fill_floats(dst, 0.0f, ow);
 						continue;
 					}
-					const float *src = in + ((size_t)ci * h + iy) * wd - pad + kj;
+					const float *row = in + ((size_t)ci * h + iy) * wd;
 					fill_floats(dst, 0.0f, lo);
 					for (int x = lo; x < hi; x++)
-						dst[x] = src[x * stride];
+						dst[x] = row[x * stride - pad + kj];
 					fill_floats(dst + hi, 0.0f, ow - hi);
 				}
 				col += (size_t)oh * ow;
@@ -424,10 +424,10 @@ static void col2im(float *din, const float *col, int c, int h, int wd, int k,
 					int iy = y * stride - pad + ki;
 					if (iy < 0 || iy >= h)
 						continue;
-					float *dst = din + ((size_t)ci * h + iy) * wd - pad + kj;
+					float *row = din + ((size_t)ci * h + iy) * wd;
 					const float *src = col + (size_t)y * ow;
 					for (int x = lo; x < hi; x++)
-						dst[x * stride] += src[x];
+						row[x * stride - pad + kj] += src[x];
 				}
 				col += (size_t)oh * ow;
 			}
