@@ -836,9 +836,9 @@ static inline f4 select4(i4 mask, f4 a, f4 b)
 	return (f4)((mask & (i4)a) | (~mask & (i4)b));
 }
 
-static inline f4 sum_lanes(f4 v)
+static inline float sum_lanes(f4 v)
 {
-	return (f4){v[0] + v[1] + v[2] + v[3], 0, 0, 0};
+	return v[0] + v[1] + v[2] + v[3];
 }
 
 /* EvoNorm-S0's non-linearity u(x) = x hardsigmoid(x), hardsigmoid(x) =
@@ -927,8 +927,8 @@ static inline void norm_channel_sums(const float *dy, const float *x, int n, flo
 		s[0] += g;
 		sv[0] += g * (evo ? evo_u4(v) : (v - mean) * rstd);
 	}
-	*sum_dy = sum_lanes(s[0] + s[1])[0];
-	*sum_dy_v = sum_lanes(sv[0] + sv[1])[0];
+	*sum_dy = sum_lanes(s[0] + s[1]);
+	*sum_dy_v = sum_lanes(sv[0] + sv[1]);
 }
 
 /* With xh = (x - mean) rstd and gy = dy gamma, over a group of n values:
