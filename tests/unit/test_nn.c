@@ -617,6 +617,9 @@ int main(void)
 	test_norm(0, 2, 16, 9, 2);  /* GroupNorm, 8 channels a group */
 	test_norm(0, 2, 6, 7, 3);
 	test_norm(1, 2, 16, 49, 8); /* 7x7: blocks of eight, of four and a remainder */
+	test_norm(1, 2, 6, 6, 3);   /* remainders of 2 and 3 values, and fewer than four */
+	test_norm(0, 2, 4, 2, 2);
+	test_norm(1, 1, 4, 3, 2);
 
 	test_softmax_xent();
 	return unit_report();
