@@ -590,6 +590,9 @@ int main(void)
 	test_conv(2, 3, 7, 9, 4, 3, 2, 1, 1);
 	test_conv(2, 2, 9, 6, 3, 5, 2, 2, 1);
 	test_conv(1, 2, 8, 8, 16, 3, 2, 0, 1);
+	/* Stride 3 with padding 2: some rows and columns of the 5x5 window
+	 * fall wholly outside the image. */
+	test_conv(2, 2, 10, 11, 3, 5, 3, 2, 1);
 	/* ResNet-20's: 3x3 without bias at stride 1 and 2, the 1x1 shortcut at
 	 * stride 2 (test_conv checks with and without a bias either way). */
 	test_conv(2, 16, 8, 8, 16, 3, 1, 1, 1);
