@@ -393,10 +393,8 @@ static void conv_pool_backward(ccl_net *net, const struct layer *c, float *din, 
 		                    first ? db : db_part, net->chunk_grad, x + (size_t)s * c->in_size, w, net->col, n,
 		                    c->in_c, c->in_h, c->in_w, c->out_c, c->k, c->stride, c->pad);
 		if (!first) {
-			for (size_t j = 0; j < nw; j++)
-				dw[j] += dw_part[j];
-			for (int j = 0; j < c->out_c; j++)
-				db[j] += db_part[j];
+			ccl_add(dw, dw, dw_part, nw);
+			ccl_add(db, db, db_part, (size_t)c->out_c);
 		}
 	}
 }
@@ -431,8 +429,7 @@ void ccl_net_backward(ccl_net *net, const float *params, const float *dlogits,
 			next ^= 1;
 		}
 		if (add_features)
-			for (size_t j = 0; j < n; j++)
-				own[j] += dfeatures[j];
+			ccl_add(own, own, dfeatures, n);
 		if (relu_mask)
 			ccl_relu_backward(own, own, l->out, n);
 

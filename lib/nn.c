@@ -41,15 +41,19 @@ static inline float sum_floats(const float *x, int n)
 	return s;
 }
 
-// dst (N) += src (N)
-static inline void add_floats(float *restrict dst, const float *restrict src, int n)
+// out (N) = a (N) + b (N); out may be a or b (see nn.h)
+void ccl_add(float *out, const float *a, const float *b, size_t n)
 {
-	int i = 0;
-	for (; i + 8 <= n; i += 8)
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		float s[8];
 		for (int j = 0; j < 8; j++)
-			dst[i + j] += src[i + j];
+			s[j] = a[i + j] + b[i + j];
+		for (int j = 0; j < 8; j++)
+			out[i + j] = s[j];
+	}
 	for (; i < n; i++)
-		dst[i] += src[i];
+		out[i] = a[i] + b[i];
 }
 
 // dst (N) = value
@@ -90,7 +94,7 @@ void ccl_linear_backward(float *din, float *dw, float *db, const float *dout,
 	if (db) {
 		memcpy(db, dout, sizeof(float) * (size_t)out_dim);
 		for (int i = 1; i < batch; i++)
-			add_floats(db, dout + (size_t)i * out_dim, out_dim);
+			ccl_add(db, db, dout + (size_t)i * out_dim, (size_t)out_dim);
 	}
 	// din (B,IN) = dout (B,OUT) . w (OUT,IN)
 	if (din)
@@ -220,7 +224,8 @@ static void strips_backward(float *dxp, const float *dt, int c, int k, const str
 		for (int kj = 0; kj < k; kj++) {
 			float *dst = dxp + (size_t)ci * s->ph * s->pw + kj;
 			for (int yy = 0; yy < s->ph; yy++)
-				add_floats(dst + (size_t)yy * s->pw, dt + (size_t)yy * s->ow, s->ow);
+				ccl_add(dst + (size_t)yy * s->pw, dst + (size_t)yy * s->pw, dt + (size_t)yy * s->ow,
+				        (size_t)s->ow);
 			dt += s->tcols;
 		}
 }
@@ -529,22 +534,6 @@ void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n)
 	}
 	for (; i < n; i++)
 		din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
-}
-
-/* ---- residual addition ---- */
-
-void ccl_add(float *out, const float *a, const float *b, size_t n)
-{
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		float s[8];
-		for (int j = 0; j < 8; j++)
-			s[j] = a[i + j] + b[i + j];
-		for (int j = 0; j < 8; j++)
-			out[i + j] = s[j];
-	}
-	for (; i < n; i++)
-		out[i] = a[i] + b[i];
 }
 
 /* ---- pooling ---- */

@@ -69,10 +69,11 @@ void ccl_relu_forward(float *out, const float *in, size_t n);
 // same places); din may equal dout
 void ccl_relu_backward(float *din, const float *dout, const float *y, size_t n);
 
-/* ---- residual addition ---- */
+/* ---- elementwise sum ---- */
 
-// a (N) + b (N) -> out (N); out may equal a or b.  Its backward pass hands
-// dout to both branches, so a branch's gradient adds another's with it too.
+// a (N) + b (N) -> out (N); out may equal a or b.  The residual addition
+// (whose backward pass hands dout to both branches), and every gradient
+// added onto another.
 void ccl_add(float *out, const float *a, const float *b, size_t n);
 
 /* ---- pooling ---- */
