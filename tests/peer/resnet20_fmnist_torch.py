@@ -29,6 +29,7 @@ import struct
 import sys
 import time
 
+import numpy
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -92,14 +93,12 @@ def main(argv):
     net = definition.ResNet20(norm=norm, classes=10, in_c=1)
     initialise(net)
     if len(argv) > 6:
-        import numpy
         arrays = numpy.load(argv[6])
         net.load_state_dict({name: torch.from_numpy(arrays[name]) for name in arrays.files}, strict=True)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
     train_x, train_y = split("train")
     orders = None
     if len(argv) > 7:
-        import numpy
         orders = torch.from_numpy(numpy.fromfile(argv[7], dtype="<i4").astype("int64"))
         if len(orders) < epochs * len(train_x):
             sys.exit("%s holds %d indices, not %d epochs of %d" % (argv[7], len(orders), epochs, len(train_x)))
